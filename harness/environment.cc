@@ -1,0 +1,292 @@
+// Environment probe: run once, before any case (see environment.h).
+#include "environment.h"
+
+#include <sched.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "text.h"
+
+namespace nsc {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kCapSysAdmin = 21;
+
+// Kernel options that matter for namespace behaviour; only these are recorded.
+const char* const kRelevantOptions[] = {
+    "CONFIG_NAMESPACES", "CONFIG_UTS_NS",    "CONFIG_TIME_NS",      "CONFIG_IPC_NS",
+    "CONFIG_USER_NS",    "CONFIG_PID_NS",    "CONFIG_NET_NS",       "CONFIG_CGROUPS",
+    "CONFIG_CHECKPOINT_RESTORE", "CONFIG_PROC_CHILDREN", "CONFIG_POSIX_MQUEUE",
+    "CONFIG_SYSVIPC",    "CONFIG_VETH",      "CONFIG_SECCOMP",      "CONFIG_SECURITY",
+};
+
+KernelVersion ParseRelease(const std::string& release) {
+  KernelVersion v;
+  std::sscanf(release.c_str(), "%d.%d.%d", &v.major, &v.minor, &v.patch);
+  return v;
+}
+
+std::string GunzipFile(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (f == nullptr) return {};
+  std::string out;
+  char buf[65536];
+  int n;
+  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  gzclose(f);
+  return out;
+}
+
+void LoadKernelConfig(Environment& env) {
+  std::vector<std::pair<std::string, std::string>> candidates;
+  if (const char* p = std::getenv("KCONFIG_PATH"); p != nullptr && *p != '\0') {
+    candidates.emplace_back(p, "KCONFIG_PATH");
+  }
+  candidates.emplace_back("/boot/config-" + env.kernel_release, "boot");
+  candidates.emplace_back("/proc/config.gz", "proc");
+  for (const auto& [path, source] : candidates) {
+    std::string text = path.ends_with(".gz") ? GunzipFile(path) : ReadFileOr(path, "");
+    if (text.empty()) continue;
+    env.kconfig_known = true;
+    env.kconfig_source = source;
+    std::istringstream in(text);
+    std::string line;
+    std::map<std::string, std::string> all;
+    while (std::getline(in, line)) {
+      if (line.starts_with("CONFIG_")) {
+        auto eq = line.find('=');
+        all[line.substr(0, eq)] = line.substr(eq + 1);
+      }
+    }
+    for (const char* opt : kRelevantOptions) {
+      auto it = all.find(opt);
+      env.kconfig[opt] = it == all.end() ? "n" : it->second;
+    }
+    env.system["kernel"]["config"] = {{"source", source},
+                                     {"sha256", Sha256Hex(text)},
+                                     {"options", env.kconfig}};
+    return;
+  }
+  env.system["kernel"]["config"] = {{"source", "none"}, {"options", json::object()}};
+}
+
+std::map<std::string, std::string> ParseOsRelease() {
+  std::string text = ReadFileOr("/etc/os-release", "");
+  if (text.empty()) text = ReadFileOr("/usr/lib/os-release", "");
+  std::map<std::string, std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto eq = line.find('=');
+    if (eq == std::string::npos || line.starts_with('#')) continue;
+    std::string value = line.substr(eq + 1);
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'')) {
+      value = value.substr(1, value.size() - 2);
+    }
+    out[line.substr(0, eq)] = value;
+  }
+  return out;
+}
+
+std::map<std::string, std::string> StatusFields() {
+  std::map<std::string, std::string> out;
+  std::istringstream in(ReadFileOr("/proc/self/status", ""));
+  std::string line;
+  while (std::getline(in, line)) {
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    out[line.substr(0, colon)] = value;
+  }
+  return out;
+}
+
+// Tries unshare(CLONE_NEWUSER) in a throwaway child: a real probe, not a guess.
+void ProbeUserNamespaces(Environment& env) {
+  pid_t pid = fork();
+  if (pid == 0) _exit(unshare(CLONE_NEWUSER) == 0 ? 0 : (errno & 0xff));
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+    env.userns_unavailable_code = ReasonCode::kHarnessError;
+    env.userns_unavailable_why = "could not run the user-namespace probe";
+    return;
+  }
+  const int err = WEXITSTATUS(status);
+  if (err == 0) {
+    env.userns_available = true;
+    return;
+  }
+  const std::string max = Trim(ReadFileOr("/proc/sys/user/max_user_namespaces", ""));
+  const std::string debian_knob = Trim(ReadFileOr("/proc/sys/kernel/unprivileged_userns_clone", ""));
+  const std::string apparmor =
+      Trim(ReadFileOr("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", ""));
+  std::string probe = "unshare(CLONE_NEWUSER) failed with " + ErrnoName(err);
+  if (max == "0") {
+    env.userns_unavailable_code = ReasonCode::kDisabledBySysctl;
+    env.userns_unavailable_why = probe + "; user.max_user_namespaces is 0";
+  } else if (debian_knob == "0") {
+    env.userns_unavailable_code = ReasonCode::kDisabledBySysctl;
+    env.userns_unavailable_why = probe + "; kernel.unprivileged_userns_clone is 0";
+  } else if (err == ENOSPC || err == EUSERS) {
+    env.userns_unavailable_code = ReasonCode::kDisabledBySysctl;
+    env.userns_unavailable_why = probe + "; the user-namespace limit is reached";
+  } else if (apparmor == "1") {
+    env.userns_unavailable_code = ReasonCode::kBlockedByLsm;
+    env.userns_unavailable_why = probe + "; kernel.apparmor_restrict_unprivileged_userns is 1";
+  } else if (err == EPERM && env.seccomp_mode == 2) {
+    env.userns_unavailable_code = ReasonCode::kBlockedBySeccomp;
+    env.userns_unavailable_why = probe + " under a seccomp filter";
+  } else if (err == EPERM || err == ENOSYS || err == EINVAL) {
+    env.userns_unavailable_code = ReasonCode::kInsufficientPrivilege;
+    env.userns_unavailable_why = probe;
+  } else {
+    // Any other errno is not a documented way of refusing: report it, never hide it as a skip.
+    env.userns_unavailable_code = ReasonCode::kHarnessError;
+    env.userns_unavailable_why = probe + " (undocumented errno)";
+  }
+}
+
+json Virtualization() {
+  json evidence = json::array();
+  std::string container = "none";
+  if (std::filesystem::exists("/run/.containerenv")) {
+    container = "podman";
+    evidence.push_back("/run/.containerenv");
+  } else if (std::filesystem::exists("/.dockerenv")) {
+    container = "docker";
+    evidence.push_back("/.dockerenv");
+  }
+  std::string systemd = Trim(ReadFileOr("/run/systemd/container", ""));
+  if (!systemd.empty()) {
+    if (container == "none") container = systemd;
+    evidence.push_back("/run/systemd/container");
+  }
+  std::string vm = "unknown";
+  std::string cpuinfo = ReadFileOr("/proc/cpuinfo", "");
+  if (cpuinfo.find(" hypervisor") != std::string::npos) {
+    evidence.push_back("/proc/cpuinfo: hypervisor flag");
+    std::string vendor = Trim(ReadFileOr("/sys/class/dmi/id/sys_vendor", ""));
+    vm = vendor.find("QEMU") != std::string::npos ? "qemu" : "yes";
+  } else {
+    vm = "none";
+  }
+  return {{"vm", vm}, {"container", container}, {"evidence", evidence}};
+}
+
+}  // namespace
+
+const char* NsTypeName(unsigned long clone_flag) {
+  switch (clone_flag) {
+    case CLONE_NEWCGROUP: return "cgroup";
+    case CLONE_NEWIPC: return "ipc";
+    case CLONE_NEWNS: return "mnt";
+    case CLONE_NEWNET: return "net";
+    case CLONE_NEWPID: return "pid";
+    case CLONE_NEWTIME: return "time";
+    case CLONE_NEWUSER: return "user";
+    case CLONE_NEWUTS: return "uts";
+  }
+  return "unknown";
+}
+
+Environment ProbeEnvironment(bool redact) {
+  Environment env;
+  struct utsname u{};
+  uname(&u);
+  env.kernel_release = u.release;
+  env.machine = u.machine;
+  env.kernel = ParseRelease(u.release);
+
+  env.system["kernel"] = {{"sysname", u.sysname},
+                          {"release", u.release},
+                          {"version", u.version},
+                          {"machine", u.machine},
+                          {"proc_version", Trim(ReadFileOr("/proc/version", ""))},
+                          {"cmdline", redact ? "" : Trim(ReadFileOr("/proc/cmdline", ""))},
+                          {"lsm", Trim(ReadFileOr("/sys/kernel/security/lsm", ""))}};
+  LoadKernelConfig(env);
+  json sysctls = json::object();
+  for (const char* type : {"user", "pid", "net", "mnt", "ipc", "uts", "cgroup", "time"}) {
+    std::string path = std::string("/proc/sys/user/max_") + type + "_namespaces";
+    std::string v = Trim(ReadFileOr(path, ""));
+    if (!v.empty()) sysctls[std::string("user.max_") + type + "_namespaces"] = v;
+  }
+  for (const char* knob : {"kernel/unprivileged_userns_clone",
+                           "kernel/apparmor_restrict_unprivileged_userns"}) {
+    std::string v = Trim(ReadFileOr(std::string("/proc/sys/") + knob, ""));
+    std::string name = knob;
+    std::replace(name.begin(), name.end(), '/', '.');
+    if (!v.empty()) sysctls[name] = v;
+  }
+  env.system["sysctls"] = sysctls;
+  env.system["os_release"] = ParseOsRelease();
+  if (!redact) env.system["hostname"] = u.nodename;
+  env.system["virtualization"] = Virtualization();
+
+  auto status = StatusFields();
+  env.euid = geteuid();
+  env.seccomp_mode = std::atoi(status["Seccomp"].c_str());
+  const uint64_t cap_eff = std::strtoull(status["CapEff"].c_str(), nullptr, 16);
+  env.cap_sys_admin = (cap_eff >> kCapSysAdmin) & 1;
+  std::string uid_map = ReadFileOr("/proc/self/uid_map", "");
+  std::istringstream um(uid_map);
+  long long a = -1, b = -1, c = -1;
+  um >> a >> b >> c;
+  env.initial_user_ns = a == 0 && b == 0 && c == 4294967295LL;
+  env.root_in_initial_user_ns = env.initial_user_ns && env.cap_sys_admin;
+  std::istringstream nspid(status["NSpid"]);
+  int depth = 0;
+  std::string field;
+  while (nspid >> field) ++depth;
+  env.pid_ns_depth = depth > 0 ? depth : 1;
+
+  json ns = json::object();
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/ns")) {
+    std::string name = entry.path().filename();
+    env.ns_entries.insert(name);
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(entry.path(), ec);
+    if (!ec) ns[name] = target.string();
+  }
+
+  json groups = json::array();
+  std::istringstream gs(status["Groups"]);
+  long long g;
+  while (gs >> g) groups.push_back(g);
+  env.exec = {{"uid", getuid()},
+              {"euid", geteuid()},
+              {"gid", getgid()},
+              {"egid", getegid()},
+              {"groups", groups},
+              {"caps",
+               {{"inh", status["CapInh"]},
+                {"prm", status["CapPrm"]},
+                {"eff", status["CapEff"]},
+                {"bnd", status["CapBnd"]},
+                {"amb", status["CapAmb"]}}},
+              {"no_new_privs", std::atoi(status["NoNewPrivs"].c_str())},
+              {"seccomp", env.seccomp_mode},
+              {"seccomp_filters", std::atoi(status["Seccomp_filters"].c_str())},
+              {"initial_user_ns", env.initial_user_ns},
+              {"pid_ns_depth", env.pid_ns_depth},
+              {"ns", ns},
+              {"cgroup", Trim(ReadFileOr("/proc/self/cgroup", ""))}};
+
+  ProbeUserNamespaces(env);
+  env.exec["userns_available"] = env.userns_available;
+  if (!env.userns_available) env.exec["userns_unavailable_reason"] = env.userns_unavailable_why;
+  return env;
+}
+
+}  // namespace nsc

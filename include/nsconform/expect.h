@@ -1,0 +1,85 @@
+// The judging side of a case: expectations over the observations a body recorded.
+//
+// Expectations are data, declared next to the rule and evaluated by the harness in the parent
+// process, with GoogleMock matchers. Their descriptions become the report's "expected" values,
+// the recorded values its "observed" values.
+#pragma once
+
+#include <gmock/gmock.h>
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nsconform/probe.h"
+
+namespace nsc {
+
+// One observation as the harness received it.
+struct Observation {
+  RecordKind kind = RecordKind::kValue;
+  int64_t a = 0;
+  int64_t b = 0;
+  int err = 0;
+  std::string text;
+};
+
+// The outcome of a recorded syscall: `ret`, and `err` (errno) when ret == -1.
+struct CallResult {
+  int64_t ret = 0;
+  int err = 0;
+};
+void PrintTo(const CallResult& r, std::ostream* os);
+
+// A namespace identity: (st_dev, st_ino) of an nsfs file.
+struct NsIdentity {
+  int64_t dev = -1;
+  int64_t ino = -1;
+  int err = 0;  // errno if stat failed
+  bool operator==(const NsIdentity&) const = default;
+};
+void PrintTo(const NsIdentity& id, std::ostream* os);
+
+std::string ErrnoName(int err);
+
+// --- Matchers over CallResult (print errno names, never numbers) ------------------------------
+::testing::Matcher<CallResult> Succeeds();
+::testing::Matcher<CallResult> SucceedsWith(::testing::Matcher<int64_t> value);
+::testing::Matcher<CallResult> Fails();
+::testing::Matcher<CallResult> FailsWith(int err);
+// Only where the documentation or kernel history allows several errnos; say why at the call.
+::testing::Matcher<CallResult> FailsWithAnyOf(std::initializer_list<int> errs);
+
+// --- Expectations ----------------------------------------------------------------------------
+struct Verdict {
+  bool ok = false;
+  std::string explanation;  // why it did not match (empty when ok)
+};
+
+struct Expectation {
+  std::string key;       // observation the expectation is about
+  std::string other;     // second observation for relational expectations (may be empty)
+  std::string expected;  // human description, written to the report
+  bool record_only = false;  // "record, don't assert": the value is reported, never judged
+  std::function<Verdict(const Observation&, const Observation*)> judge;
+};
+
+// observation `key` (an integer Value) matches `m`, e.g. Expect("init.getpid", Eq(1)).
+Expectation Expect(std::string key, ::testing::Matcher<int64_t> m);
+// observation `key` (a Call) matches `m`, e.g. ExpectCall("unshare.second", FailsWith(EINVAL)).
+Expectation ExpectCall(std::string key, ::testing::Matcher<CallResult> m);
+// observation `key` (a Text) matches `m`.
+Expectation ExpectText(std::string key, ::testing::Matcher<std::string> m);
+// Two namespace identities (NsId observations) are the same / different namespaces.
+Expectation ExpectSameNs(std::string key, std::string other);
+Expectation ExpectDifferentNs(std::string key, std::string other);
+// Two integer observations are equal / different.
+Expectation ExpectSameValue(std::string key, std::string other);
+Expectation ExpectDifferentValue(std::string key, std::string other);
+// The value is recorded in the report but never judged (catalogue: "record, don't assert").
+Expectation Record(std::string key);
+
+}  // namespace nsc
