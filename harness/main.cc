@@ -391,8 +391,125 @@ int ExitCodeFor(const json& report, const RunResult& rr, bool control, bool no_e
   return kExitOk;
 }
 
+json LoadReport(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError{"cannot read report " + path};
+  json report;
+  try {
+    report = json::parse(in);
+  } catch (const json::exception& e) {
+    throw UsageError{path + " is not JSON: " + e.what()};
+  }
+  if (report.value("schema", "") != "nsconform-report") {
+    throw UsageError{path + " is not an nsconform report (no \"schema\": \"nsconform-report\")"};
+  }
+  return report;
+}
+
+// nsconform convert REPORT.json --to=FORMAT [-o PATH]: re-render a saved report.
+int ConvertMain(const std::vector<std::string>& args) {
+  std::string in, to, out = "-";
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.starts_with("--to=")) {
+      to = a.substr(5);
+    } else if (a == "--to" && i + 1 < args.size()) {
+      to = args[++i];
+    } else if ((a == "-o" || a == "--output") && i + 1 < args.size()) {
+      out = args[++i];
+    } else if (!a.starts_with("-") && in.empty()) {
+      in = a;
+    } else {
+      throw UsageError{"convert: unexpected argument '" + a + "' (see nsconform --help)"};
+    }
+  }
+  if (in.empty() || to.empty()) throw UsageError{"usage: nsconform convert REPORT.json --to=junit|junit-strict|ktap|kcidb [-o PATH]"};
+  json report = LoadReport(in);
+  std::string text;
+  if (to == "junit") {
+    text = RenderJunit(report, JunitProfile::kCommon);
+  } else if (to == "junit-strict") {
+    text = RenderJunit(report, JunitProfile::kStrict);
+  } else if (to == "ktap") {
+    text = RenderKtap(report, false);
+  } else if (to == "kcidb") {
+    text = RenderKcidb(report).dump(2) + "\n";
+  } else {
+    throw UsageError{"convert: unknown format '" + to + "' (junit, junit-strict, ktap, kcidb)"};
+  }
+  if (std::string problem = CheckWritable(out); !problem.empty()) {
+    std::cerr << "nsconform: " << out << ": " << problem << "\n";
+    return kExitSoftware;
+  }
+  std::string error;
+  if (!WriteAtomically(out, text, &error)) {
+    std::cerr << "nsconform: " << error << "\n";
+    return kExitSoftware;
+  }
+  return kExitOk;
+}
+
+// nsconform compare BEFORE.json AFTER.json: what changed between two runs (kernels, distros,
+// runtimes), keyed by rule ID. Exit 1 when a rule regressed (pass -> fail/error).
+int CompareMain(const std::vector<std::string>& args) {
+  if (args.size() != 2) throw UsageError{"usage: nsconform compare BEFORE.json AFTER.json"};
+  json a = LoadReport(args[0]), b = LoadReport(args[1]);
+  auto identity = [](const json& r) {
+    std::map<std::string, std::string> id;
+    id["kernel.release"] = r["system"]["kernel"].value("release", "");
+    id["kernel.machine"] = r["system"]["kernel"].value("machine", "");
+    id["os"] = r["system"]["os_release"].value("PRETTY_NAME", "");
+    id["exec.euid"] = r["exec"]["euid"].dump();
+    id["container"] = r["system"]["virtualization"].value("container", "");
+    id["mode"] = r["run"].value("mode", "rule");
+    return id;
+  };
+  auto ia = identity(a), ib = identity(b);
+  std::cout << "comparing " << args[0] << " -> " << args[1] << "\n";
+  for (const auto& [k, v] : ia) {
+    if (ib[k] != v) std::cout << "  " << k << ": " << v << " -> " << ib[k] << "\n";
+  }
+  std::map<std::string, const json*> ra, rb;
+  for (const auto& r : a["results"]) ra[r["id"]] = &r;
+  for (const auto& r : b["results"]) rb[r["id"]] = &r;
+  std::vector<std::string> regressions, fixes, changes, added, removed;
+  for (const auto& [id, r] : ra) {
+    auto it = rb.find(id);
+    if (it == rb.end()) {
+      removed.push_back(id);
+      continue;
+    }
+    const std::string sa = (*r)["status"], sb = (*it->second)["status"];
+    if (sa == sb) continue;
+    std::string line = id + ": " + sa + " -> " + sb;
+    if (it->second->contains("reason")) line += " (" + (*it->second)["reason"].get<std::string>() + ")";
+    if (sa == "pass" && (sb == "fail" || sb == "error")) {
+      regressions.push_back(line);
+    } else if ((sa == "fail" || sa == "error") && sb == "pass") {
+      fixes.push_back(line);
+    } else {
+      changes.push_back(line);
+    }
+  }
+  for (const auto& [id, r] : rb) {
+    if (!ra.contains(id)) added.push_back(id + ": " + (*r)["status"].get<std::string>());
+  }
+  auto section = [](const char* title, const std::vector<std::string>& lines) {
+    std::cout << title << " (" << lines.size() << ")\n";
+    for (const auto& l : lines) std::cout << "  " << l << "\n";
+  };
+  section("regressions", regressions);
+  section("fixes", fixes);
+  section("other status changes", changes);
+  section("rules only in AFTER", added);
+  section("rules only in BEFORE", removed);
+  return regressions.empty() ? kExitOk : kExitFail;
+}
+
 int RunMain(const std::vector<std::string>& argv) {
   std::vector<std::string> args(argv.begin() + 1, argv.end());
+  if (!args.empty() && args[0] == "convert") return ConvertMain({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "compare") return CompareMain({args.begin() + 1, args.end()});
   Options o = ParseArgs(args);
   std::vector<const Case*> selected = Select(o);
 
