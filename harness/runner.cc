@@ -458,7 +458,18 @@ RunResult RunCases(const std::vector<const Case*>& cases, const Environment& env
   };
 
   auto finalize = [&](Running& run, bool timed_out, bool interrupted) {
-    if (timed_out || interrupted) KillCaseTree(run.pid);
+    if ((timed_out || interrupted) && !run.reaped) {
+      KillCaseTree(run.pid);
+    } else if (timed_out || interrupted) {
+      // The supervisor died early: its orphans now belong to the harness. Kill its process
+      // group and every harness child that is not the root of another running case.
+      kill(-run.pid, SIGKILL);
+      ForEachChild(getpid(), [&](pid_t child) {
+        bool other_root = false;
+        for (const Running& r : running) other_root = other_root || (r.pid == child && !r.reaped);
+        if (!other_root && ReadProcState(child) != 'Z') KillCaseTree(child);
+      });
+    }
     // Everything in the tree is dead now or dying: drain both pipes to EOF.
     SetNonBlocking(run.record_fd);
     SetNonBlocking(run.output_fd);
