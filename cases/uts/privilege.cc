@@ -1,0 +1,132 @@
+// UTS namespaces: who may create one and who may rename it — CAP_SYS_ADMIN in the user
+// namespace that owns the UTS namespace.
+// Source: gethostname(2) and getdomainname(2), ERRORS; clone(2), CLONE_NEWUTS and ERRORS;
+// user_namespaces(7), 'Interaction of user namespaces and other types of namespaces'.
+//
+// Never touch the host: every sethostname() here runs in a UTS namespace the case created
+// (checked at run time before the first rename), in the rule and in the control.
+#include <linux/capability.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "nsconform/case.h"
+
+namespace nsc::cases {
+namespace {
+
+using ::testing::Eq;
+
+constexpr char kOwnerTestHost[] = "nsc-uts-owner";
+
+size_t Length(const char* s) {
+  size_t n = 0;
+  while (s[n] != '\0') ++n;
+  return n;
+}
+
+// True only if the caller's UTS namespace is positively known to differ from `start` (the
+// stat of /proc/self/ns/uts that the body took before creating any namespace).
+bool OutsideStartUts(const struct stat& start) {
+  struct stat now;
+  if (stat("/proc/self/ns/uts", &now) == -1) return false;
+  return now.st_dev != start.st_dev || now.st_ino != start.st_ino;
+}
+
+// 1 if `cap` is in the caller's effective set, 0 if not, -1 if capget failed.
+int HasEffectiveCap(int cap) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (syscall(SYS_capget, &header, data) == -1) return -1;
+  return (data[cap / 32].effective >> (cap % 32)) & 1u;
+}
+
+// Flow:
+//  1. C enters user namespace U1 together with a new UTS namespace (owned by U1).
+//  2. C enters a further user namespace U2 (child of U1): it has every capability in U2 but none
+//     in U1, and its UTS namespace is still U1's.
+//     Control: U2 is created together with a new UTS namespace, which U2 then owns.
+//  3. sethostname() is recorded: EPERM, since C lacks CAP_SYS_ADMIN in U1.
+//  4. unshare(CLONE_NEWUTS) (the new UTS namespace is owned by U2), then sethostname() succeeds.
+void SethostnameChecksOwnerUserns(const Probe& p) {
+  struct stat start;
+  NSC_SETUP(p, stat("/proc/self/ns/uts", &start), "stat /proc/self/ns/uts");
+  ChildProcess c = Spawn(0, [&] {
+    NSC_SETUP(p, EnterUserNamespace(CLONE_NEWUTS),
+              "unshare(CLONE_NEWUSER|CLONE_NEWUTS) and id maps for the outer user namespace");
+    if (!OutsideStartUts(start)) {
+      p.SetupFailed("still in the body's UTS namespace after unshare; refusing to rename");
+    }
+    NSC_SETUP(p, EnterUserNamespace(p.Pick(0ul, static_cast<unsigned long>(CLONE_NEWUTS))),
+              "unshare(CLONE_NEWUSER) and id maps for the inner user namespace");
+    p.Value("inner.cap_sys_admin", HasEffectiveCap(CAP_SYS_ADMIN));
+    p.Call("inner.sethostname", sethostname(kOwnerTestHost, Length(kOwnerTestHost)));
+    p.Call("inner.unshare_uts", unshare(CLONE_NEWUTS));
+    p.Call("own_uts.sethostname", sethostname(kOwnerTestHost, Length(kOwnerTestHost)));
+    return 0;
+  });
+  p.Call("clone", c.pid());
+  c.Wait();
+}
+
+NSC_CASE({
+    .id = "uts.sethostname_checks_owner_userns",
+    .title = "sethostname() needs CAP_SYS_ADMIN in the user namespace owning the UTS namespace",
+    .source = {"gethostname(2)", "ERRORS"},
+    .references = {"getdomainname(2), ERRORS",
+                   "user_namespaces(7), Interaction of user namespaces and other types of "
+                   "namespaces"},
+    .observe = "after unshare(CLONE_NEWUSER) only (full capabilities in the new user namespace, "
+               "none over the UTS namespace, which an ancestor owns), sethostname() returns "
+               "EPERM; after a further unshare(CLONE_NEWUTS) it succeeds",
+    .control = "the inner user namespace is created together with a new UTS namespace, which it "
+               "owns: the first sethostname() succeeds instead of failing with EPERM",
+    .needs = {.privilege = Privilege::kUserns,
+              .namespaces = CLONE_NEWUSER | CLONE_NEWUTS,
+              .min_kernel = {3, 8}},
+    .expect = {Expect("inner.cap_sys_admin", Eq(1)),
+               ExpectCall("inner.sethostname", FailsWith(EPERM)),
+               ExpectCall("inner.unshare_uts", Succeeds()),
+               ExpectCall("own_uts.sethostname", Succeeds()),
+               ExpectCall("clone", Succeeds())},
+    .body = SethostnameChecksOwnerUserns,
+});
+
+// Flow:
+//  1. C drops CAP_SYS_ADMIN from its effective and permitted sets (a rootless caller has none).
+//     Control: C keeps the capability; a caller without it gains it in a new user namespace.
+//  2. C records whether it holds CAP_SYS_ADMIN, then unshare(CLONE_NEWUTS).
+void RequiresCapSysAdmin(const Probe& p) {
+  ChildProcess c = Spawn(0, [&] {
+    if (p.control()) {
+      if (HasEffectiveCap(CAP_SYS_ADMIN) != 1) {
+        NSC_SETUP(p, EnterUserNamespace(), "control: entering a user namespace for CAP_SYS_ADMIN");
+      }
+    } else {
+      NSC_SETUP(p, DropCapability(CAP_SYS_ADMIN), "capset: dropping CAP_SYS_ADMIN");
+    }
+    p.Value("caller.cap_sys_admin", HasEffectiveCap(CAP_SYS_ADMIN));
+    p.Call("unshare", unshare(CLONE_NEWUTS));
+    return 0;
+  });
+  p.Call("clone", c.pid());
+  c.Wait();
+}
+
+NSC_CASE({
+    .id = "uts.requires_cap_sys_admin",
+    .title = "Creating a UTS namespace without CAP_SYS_ADMIN fails with EPERM",
+    .source = {"clone(2)", "CLONE_NEWUTS"},
+    .references = {"clone(2), ERRORS", "unshare(2), ERRORS"},
+    .observe = "without CAP_SYS_ADMIN and without a user namespace (capability dropped, or a "
+               "non-root uid), unshare(CLONE_NEWUTS) returns EPERM",
+    .control = "the caller keeps (or, unprivileged, gains in a user namespace) CAP_SYS_ADMIN: "
+               "unshare succeeds",
+    .needs = {.privilege = Privilege::kNocap, .namespaces = CLONE_NEWUTS, .min_kernel = {2, 6, 19}},
+    .expect = {Expect("caller.cap_sys_admin", Eq(0)), ExpectCall("unshare", FailsWith(EPERM)),
+               ExpectCall("clone", Succeeds())},
+    .body = RequiresCapSysAdmin,
+});
+
+}  // namespace
+}  // namespace nsc::cases
