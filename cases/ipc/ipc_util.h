@@ -1,0 +1,96 @@
+// Helpers shared by the IPC-namespace cases (cases/ipc/*.cc): a run-time guard that a process is
+// in an IPC namespace the case created, raw POSIX message-queue calls, and /proc readers.
+//
+// Never touch the host: a case creates SysV or POSIX IPC objects only after InCaseIpcNs(start)
+// said that the caller's IPC namespace differs from the one the body started in (the
+// harness's). Controls keep to that too: they share one case-created namespace between two
+// case processes instead of dropping CLONE_NEWIPC. Async-signal-safe: raw syscalls and stack
+// buffers only.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdint>
+
+#include "nsconform/case.h"
+
+namespace nsc::cases::ipc {
+
+// The SysV key the cases use. Any key will do: objects live only in case-created namespaces.
+inline constexpr int kKey = 0x6e736331;  // "nsc1"
+
+// Identity of an IPC namespace, from stat(2) of its nsfs file.
+struct IpcNsIdentity {
+  bool known = false;
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+
+inline IpcNsIdentity CurrentIpcNs() {
+  IpcNsIdentity id;
+  struct stat st;
+  if (stat("/proc/self/ns/ipc", &st) == 0) {
+    id.known = true;
+    id.dev = st.st_dev;
+    id.ino = st.st_ino;
+  }
+  return id;
+}
+
+// True only if the caller is positively in another IPC namespace than `start` (taken by the
+// body before it created any namespace). Any doubt refuses.
+inline bool InCaseIpcNs(const IpcNsIdentity& start) {
+  const IpcNsIdentity now = CurrentIpcNs();
+  return start.known && now.known && (now.dev != start.dev || now.ino != start.ino);
+}
+
+// Refuses (SetupFailed) to go on outside a case-created IPC namespace.
+inline void RequireCaseIpcNs(const Probe& p, const IpcNsIdentity& start, const char* who) {
+  if (!InCaseIpcNs(start)) {
+    PathBuf why(who);
+    why.Add(" is not in an IPC namespace the case created; refusing to create IPC objects");
+    p.SetupFailed(why.c_str());
+  }
+}
+
+// mq_open(3)/mq_unlink(3) as raw system calls. The kernel takes the name without the leading
+// '/' that the library functions strip.
+inline int MqOpen(const char* name, int flags, mode_t mode = 0600) {
+  return static_cast<int>(syscall(SYS_mq_open, name, flags, mode, nullptr));
+}
+inline int MqUnlink(const char* name) { return static_cast<int>(syscall(SYS_mq_unlink, name)); }
+
+// A queue name unique per run: "nsc-<tag>-<pid of the body>".
+inline PathBuf QueueName(const char* tag, pid_t body) {
+  PathBuf name("nsc-");
+  name.Add(tag).Add("-").Add(body);
+  return name;
+}
+
+// Reads a decimal integer from a one-value file such as /proc/sys/kernel/msgmax; -1 on error.
+inline int64_t ReadNumberFile(const char* path) {
+  char buf[64];
+  if (ReadSmallFile(path, buf, sizeof buf) < 0) return -1;
+  int64_t v = 0;
+  const char* s = buf;
+  while (*s == ' ' || *s == '\t') ++s;
+  if (*s < '0' || *s > '9') return -1;
+  while (*s >= '0' && *s <= '9') v = v * 10 + (*s++ - '0');
+  return v;
+}
+
+// Number of entries (lines after the header) in a /proc/sysvipc/* table; -1 on error.
+inline int64_t CountSysvipcEntries(const char* path) {
+  char buf[8192];
+  if (ReadSmallFile(path, buf, sizeof buf) < 0) return -1;
+  int64_t lines = 0;
+  for (const char* s = buf; *s != '\0'; ++s) {
+    if (*s == '\n') ++lines;
+  }
+  return lines > 0 ? lines - 1 : 0;
+}
+
+}  // namespace nsc::cases::ipc
