@@ -68,13 +68,19 @@ void LoadKernelConfig(Environment& env) {
         all[line.substr(0, eq)] = line.substr(eq + 1);
       }
     }
-    for (const char* opt : kRelevantOptions) {
+    // Admission sees every option; the report records the namespace-relevant ones and every
+    // option some case requires.
+    std::set<std::string> recorded(std::begin(kRelevantOptions), std::end(kRelevantOptions));
+    for (const Case& c : AllCases()) recorded.insert(c.needs.kconfig.begin(), c.needs.kconfig.end());
+    json options = json::object();
+    for (const std::string& opt : recorded) {
       auto it = all.find(opt);
-      env.kconfig[opt] = it == all.end() ? "n" : it->second;
+      options[opt] = it == all.end() ? "n" : it->second;
     }
+    env.kconfig = std::move(all);
     env.system["kernel"]["config"] = {{"source", source},
                                      {"sha256", Sha256Hex(text)},
-                                     {"options", env.kconfig}};
+                                     {"options", options}};
     return;
   }
   env.system["kernel"]["config"] = {{"source", "none"}, {"options", json::object()}};

@@ -17,7 +17,7 @@ struct Environment {
   KernelVersion kernel;
   std::string kernel_release;
   std::string machine;
-  // Namespace-relevant kernel config options, when a config was found.
+  // Every CONFIG_* option of the kernel config, when a config was found.
   bool kconfig_known = false;
   std::string kconfig_source;
   std::map<std::string, std::string> kconfig;
