@@ -416,12 +416,14 @@ NSC_CASE({
 //  0. The body records its PID namespace (the harness's) before anything else, installs a
 //     SIGUSR1 handler of its own, and records that the guard refuses to run kill(-1) here.
 //  1. clone(CLONE_NEWPID): the init resets SIGUSR1 to SIG_DFL and forks B (default SIGUSR1,
-//     blocks on `hold`); then the init installs a SIGUSR1 handler and forks C.
+//     blocks on `hold`) and, recorded only, a nested PID namespace (init N with member M, both
+//     default SIGUSR1, M blocks on `hold`); then the init installs a SIGUSR1 handler, forks C.
 //  2. C resets SIGUSR1 to SIG_DFL, checks the guard (its PID namespace differs from the
 //     harness's and from /proc/1's) and only then calls kill(-1, SIGUSR1); it writes `ping`.
 //     In the control (no CLONE_NEWPID) the guard refuses and the call is never made.
 //  3. The init reads `ping` (SA_RESTART: its handler would have run by then) and records its
-//     handler count, reaps C (alive through its own kill) and, after closing `hold`, reaps B.
+//     handler count, reaps C (alive through its own kill) and, after closing `hold`, reaps B
+//     and N (N records how M ended).
 //  4. The body reaps the init; a SIGUSR1 that had escaped the namespace would have run the
 //     body's handler by then.
 void KillMinus1SparesInitAndSelf(const Probe& p) {
@@ -443,6 +445,28 @@ void KillMinus1SparesInitAndSelf(const Probe& p) {
       return 0;
     });
     if (!b.ok()) p.SetupFailed("fork of B");
+    // Recorded only (rules.md record list item 11): a nested namespace, whose init N and member
+    // M are visible from here with PIDs > 1, both with the default SIGUSR1.
+    Barrier nested_ready;
+    if (!nested_ready.ok()) p.SetupFailed("pipe");
+    ChildProcess nested_init = Spawn(CLONE_NEWPID, [&] {
+      hold.CloseWriteEnd();
+      ping.CloseReadEnd();
+      ping.CloseWriteEnd();
+      nested_ready.CloseReadEnd();
+      ChildProcess member = Spawn(0, [&] {
+        nested_ready.CloseWriteEnd();
+        hold.Wait();
+        return 0;
+      });
+      if (!member.ok()) p.SetupFailed("fork of the nested member");
+      nested_ready.Signal();
+      p.Value("nested_member.killed_by", TermSignalOf(member.Wait()));
+      return 0;
+    });
+    if (!nested_init.ok()) p.SetupFailed("clone of the nested namespace init");
+    nested_ready.CloseWriteEnd();
+    if (!nested_ready.Wait()) p.SetupFailed("the nested namespace did not get ready");
     g_usr1_count = 0;
     NSC_SETUP(p, SetDisposition(SIGUSR1, CountUsr1), "SIGUSR1 handler in the init");
     ChildProcess c = Spawn(0, [&] {
@@ -467,6 +491,7 @@ void KillMinus1SparesInitAndSelf(const Probe& p) {
     p.Value("c.killed_by", TermSignalOf(c.Wait()));
     hold.CloseWriteEnd();
     p.Value("b.killed_by", TermSignalOf(b.Wait()));
+    p.Value("nested_init.killed_by", TermSignalOf(nested_init.Wait()));
     return 0;
   });
   if (!init.ok()) p.SetupFailed("clone of the namespace init");
@@ -485,14 +510,16 @@ NSC_CASE({
                "resets SIGUSR1 to default and, after a run-time check that it is not in the "
                "harness's PID namespace, calls kill(-1, SIGUSR1): it returns 0, B dies of "
                "SIGUSR1, the init's handler does not run, C survives, and the handler of the body "
-               "outside the namespace does not run",
+               "outside the namespace does not run. Recorded: whether a member and the init of a "
+               "nested namespace are reached",
     .control = "clone without CLONE_NEWPID: the guard sees the harness's PID namespace and "
                "kill(-1) is never called (it would signal the whole machine), so B survives",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {2, 6, 24}},
     .expect = {Expect("parent.guard_refuses_in_harness_ns", Eq(1)),
                Expect("c.guard_passed", Eq(1)), ExpectCall("c.kill_minus1", Succeeds()),
                Expect("b.killed_by", Eq(SIGUSR1)), Expect("init.handler_runs", Eq(0)),
-               Expect("c.killed_by", Eq(0)), Expect("parent.handler_runs", Eq(0))},
+               Expect("c.killed_by", Eq(0)), Expect("parent.handler_runs", Eq(0)),
+               Record("nested_member.killed_by"), Record("nested_init.killed_by")},
     .body = KillMinus1SparesInitAndSelf,
 });
 
