@@ -1,0 +1,280 @@
+// PID namespaces: /proc — ns_last_pid is per namespace and needs a capability to write, a
+// procfs instance shows the PIDs of its mounter's namespace, and /proc/self follows the
+// procfs's numbering.
+// Source: pid_namespaces(7), '/proc files' and '/proc and PID namespaces'.
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "nsconform/case.h"
+
+namespace nsc::cases {
+namespace {
+
+using ::testing::Eq;
+
+constexpr const char* kNsLastPid = "/proc/sys/kernel/ns_last_pid";
+
+// Parses the leading decimal number of `s`; -1 if there is none.
+int64_t LeadingNumber(const char* s) {
+  if (*s < '0' || *s > '9') return -1;
+  int64_t v = 0;
+  while (*s >= '0' && *s <= '9') v = v * 10 + (*s++ - '0');
+  return v;
+}
+
+// Reads a file holding one number (such as ns_last_pid); -1 on error.
+int64_t ReadNumberFile(const char* path) {
+  char buf[32];
+  return ReadSmallFile(path, buf, sizeof buf) > 0 ? LeadingNumber(buf) : -1;
+}
+
+// The calling process's PID as numbered by the procfs at /proc (first NSpid field), or -1.
+int64_t ProcfsPid() {
+  int64_t ids[64];
+  return ReadStatusIds(0, "NSpid", ids, 64) > 0 ? ids[0] : -1;
+}
+
+// Identity of the PID namespace the harness (and so the body) runs in, taken at the start of
+// the body: the guard for every write to ns_last_pid.
+struct PidNsIdentity {
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+
+PidNsIdentity OwnPidNs(const Probe& p) {
+  struct stat st;
+  NSC_SETUP(p, stat("/proc/self/ns/pid", &st), "stat /proc/self/ns/pid");
+  return {st.st_dev, st.st_ino};
+}
+
+// Stops the process (SetupFailed) unless it is a member of a PID namespace other than
+// `harness`: ns_last_pid of the harness's namespace must never be written.
+void RequireOtherPidNs(const Probe& p, PidNsIdentity harness) {
+  struct stat st;
+  NSC_SETUP(p, stat("/proc/self/ns/pid", &st), "stat /proc/self/ns/pid");
+  if (st.st_dev == harness.dev && st.st_ino == harness.ino) {
+    errno = EPERM;
+    p.SetupFailed("refusing to write ns_last_pid: still in the harness's PID namespace");
+  }
+}
+
+// Flow:
+//  1. The body notes its PID namespace; it clones I with CLONE_NEWPID.
+//  2. I checks that it is in another PID namespace (guard), then writes "500" to
+//     /proc/sys/kernel/ns_last_pid (the control writes "1", the value it already holds).
+//  3. I forks C: C's getpid() is 501; afterwards ns_last_pid reads 501.
+void NsLastPidNextAlloc(const Probe& p) {
+  const PidNsIdentity harness = OwnPidNs(p);
+  ChildProcess init = Spawn(CLONE_NEWPID, [&] {
+    RequireOtherPidNs(p, harness);
+    p.Value("init.ns_last_pid_before", ReadNumberFile(kNsLastPid));
+    p.Call("init.write_ns_last_pid", WriteSmallFile(kNsLastPid, p.Pick("500", "1")));
+    ChildProcess child = Spawn(0, [&] {
+      p.Value("child.getpid", RawGetpid());
+      return 0;
+    });
+    if (!child.ok()) p.SetupFailed("fork after writing ns_last_pid");
+    child.Wait();
+    p.Value("init.ns_last_pid_after", ReadNumberFile(kNsLastPid));
+    return 0;
+  });
+  if (!init.ok()) p.SetupFailed("clone(CLONE_NEWPID)");
+  init.Wait();
+}
+
+NSC_CASE({
+    .id = "pid.ns_last_pid_next_alloc",
+    .title = "ns_last_pid is per PID namespace; the next PID is the lowest free one above it",
+    .source = {"pid_namespaces(7)", "/proc files"},
+    .observe = "the init of a new namespace writes \"500\" to /proc/sys/kernel/ns_last_pid and "
+               "forks: the child's PID is 501 and the file then reads 501 (the write happens "
+               "only after a check that the writer is not in the harness's namespace)",
+    .control = "the init writes \"1\", the value the file already holds: the child gets PID 2",
+    .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {3, 3}},
+    .expect = {ExpectCall("init.write_ns_last_pid", Succeeds()), Expect("child.getpid", Eq(501)),
+               Expect("init.ns_last_pid_after", Eq(501)), Record("init.ns_last_pid_before")},
+    .body = NsLastPidNextAlloc,
+});
+
+// Flow:
+//  1. The body notes its PID namespace; it clones I with CLONE_NEWPID (I is root, or root of
+//     the harness's user namespace, which owns the new PID namespace).
+//  2. I checks that it is in another PID namespace (guard) and drops every capability with
+//     capset(2), CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE included (the control keeps them).
+//  3. I writes "100" to /proc/sys/kernel/ns_last_pid: the write fails; its errno (not stated
+//     on the page, EPERM expected) is recorded.
+void NsLastPidWriteNeedsCap(const Probe& p) {
+  const PidNsIdentity harness = OwnPidNs(p);
+  ChildProcess init = Spawn(CLONE_NEWPID, [&] {
+    RequireOtherPidNs(p, harness);
+    if (!p.control()) NSC_SETUP(p, DropAllCapabilities(), "capset dropping all capabilities");
+    const int r = WriteSmallFile(kNsLastPid, "100");
+    p.Call("init.write_ns_last_pid", r);
+    p.Call("init.write_result", r);  // the same result, reported among the recorded values
+    return 0;
+  });
+  if (!init.ok()) p.SetupFailed("clone(CLONE_NEWPID)");
+  init.Wait();
+}
+
+NSC_CASE({
+    .id = "pid.ns_last_pid_write_needs_cap",
+    .title = "Writing ns_last_pid needs CAP_SYS_ADMIN (or CAP_CHECKPOINT_RESTORE) over the "
+             "PID namespace",
+    .source = {"pid_namespaces(7)", "/proc files"},
+    .references = {"capabilities(7), CAP_CHECKPOINT_RESTORE"},
+    .observe = "the init of a new namespace drops all capabilities with capset, then writes "
+               "ns_last_pid: the write fails (errno recorded; EPERM expected, the page does not "
+               "name it)",
+    .control = "the init keeps its capabilities: the write succeeds (inside the new namespace "
+               "only, after the same namespace guard)",
+    .needs = {.privilege = Privilege::kNocap, .namespaces = CLONE_NEWPID, .min_kernel = {3, 3},
+              .needs_userns = true},
+    .expect = {ExpectCall("init.write_ns_last_pid", Fails()), Record("init.write_result")},
+    .body = NsLastPidWriteNeedsCap,
+});
+
+// Counts the numeric entries of a /proc directory and their highest value.
+struct PidListing {
+  int64_t count = 0;
+  int64_t max = 0;
+};
+
+int ListPids(const char* dir_path, PidListing* out) {
+  UniqueFd dir = OpenFile(dir_path, O_RDONLY | O_DIRECTORY);
+  if (!dir.valid()) return -1;
+  alignas(8) char buf[4096];
+  for (;;) {
+    const long n = syscall(SYS_getdents64, dir.get(), buf, sizeof buf);
+    if (n == -1) return -1;
+    if (n == 0) return 0;
+    for (long off = 0; off < n;) {
+      // struct linux_dirent64: d_ino (8), d_off (8), d_reclen (2), d_type (1), d_name.
+      unsigned short reclen;
+      __builtin_memcpy(&reclen, buf + off + 16, sizeof reclen);
+      const int64_t pid = LeadingNumber(buf + off + 19);
+      if (pid > 0) {
+        ++out->count;
+        if (pid > out->max) out->max = pid;
+      }
+      off += reclen;
+    }
+  }
+}
+
+constexpr const char* kInitName = "nsc-pidns-init";
+
+// Flow:
+//  1. The body clones I with CLONE_NEWPID. I notes its /proc name (old procfs), names itself
+//     "nsc-pidns-init", enters a private mount namespace and mounts a fresh proc on /proc
+//     (the control skips the mount and keeps the procfs inherited from the host).
+//  2. I forks M (PID 2), then lists /proc: exactly PIDs 1 and 2; /proc/1/comm is I's name.
+//  3. The body, in the parent namespace, lists the same instance through /proc/I/root/proc:
+//     the same two PIDs.
+void ProcShowsMountersNs(const Probe& p) {
+  Barrier named, listed, release;
+  if (!named.ok() || !listed.ok() || !release.ok()) p.SetupFailed("pipe");
+  ChildProcess init = Spawn(CLONE_NEWPID, [&] {
+    release.CloseWriteEnd();
+    named.Send(ProcfsPid());
+    named.CloseWriteEnd();
+    NSC_SETUP(p, prctl(PR_SET_NAME, kInitName, 0, 0, 0), "prctl(PR_SET_NAME)");
+    NSC_SETUP(p, EnterPrivateMountNamespace(), "private mount namespace");
+    if (!p.control()) {
+      NSC_SETUP(p, mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr),
+                "mount a fresh proc on /proc in the new mount namespace");
+    }
+    ChildProcess member = Spawn(0, [&] {
+      release.Wait();
+      return 0;
+    });
+    if (!member.ok()) p.SetupFailed("fork of a namespace member");
+    PidListing inside;
+    NSC_SETUP(p, ListPids("/proc", &inside), "list /proc");
+    p.Value("init.listing_count", inside.count);
+    p.Value("init.listing_max", inside.max);
+    char comm[32];
+    if (ReadSmallFile("/proc/1/comm", comm, sizeof comm) < 0) p.SetupFailed("read /proc/1/comm");
+    p.Text("init.proc1_comm", comm);
+    listed.Signal();
+    release.Wait();
+    member.Wait();
+    return 0;
+  });
+  if (!init.ok()) p.SetupFailed("clone(CLONE_NEWPID)");
+  named.CloseWriteEnd();
+  listed.CloseWriteEnd();
+  int64_t init_procfs_pid;
+  if (!named.Receive(&init_procfs_pid) || init_procfs_pid <= 0) p.SetupFailed("the init's /proc name");
+  if (!listed.Wait()) p.SetupFailed("the init died before listing /proc");
+  PathBuf through("/proc/");
+  through.Add(init_procfs_pid).Add("/root/proc");
+  PidListing outside;
+  NSC_SETUP(p, ListPids(through.c_str(), &outside), "list /proc/<init>/root/proc");
+  p.Value("outside.listing_count", outside.count);
+  p.Value("outside.listing_max", outside.max);
+  release.CloseWriteEnd();
+  init.Wait();
+}
+
+NSC_CASE({
+    .id = "pid.proc_shows_mounters_ns",
+    .title = "A procfs instance lists the PIDs of its mounter's namespace, whoever reads it",
+    .source = {"pid_namespaces(7)", "/proc and PID namespaces"},
+    .observe = "in a new PID + private mount namespace, a proc mounted on /proc by the init "
+               "lists exactly PIDs 1 and 2 (init and one child) and /proc/1/comm is the init's; "
+               "read from the parent namespace through /proc/<init>/root/proc, the same "
+               "instance still lists only 1 and 2",
+    .control = "the init does not mount a fresh proc: /proc is still the instance mounted in "
+               "the host's namespace and lists the host's PIDs",
+    .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID | CLONE_NEWNS,
+              .min_kernel = {3, 8}},
+    .expect = {Expect("init.listing_count", Eq(2)), Expect("init.listing_max", Eq(2)),
+               ExpectText("init.proc1_comm", ::testing::StrEq("nsc-pidns-init\n")),
+               Expect("outside.listing_count", Eq(2)), Expect("outside.listing_max", Eq(2))},
+    .body = ProcShowsMountersNs,
+});
+
+// Flow:
+//  1. The body clones I with CLONE_NEWPID (an ordinary child in the control).
+//  2. With the inherited procfs, I reads readlink("/proc/self"), its getpid() and the first
+//     field of its NSpid line (its PID in the procfs's namespace).
+void ProcSelfIsMountNsPid(const Probe& p) {
+  ChildProcess init = Spawn(p.Flags(CLONE_NEWPID, CLONE_NEWPID), [&] {
+    char link[32];
+    const ssize_t n = readlink("/proc/self", link, sizeof link - 1);
+    link[n > 0 ? n : 0] = '\0';
+    p.Value("init.proc_self", n > 0 ? LeadingNumber(link) : -1);
+    p.Value("init.getpid", RawGetpid());
+    p.Value("init.nspid_first", ProcfsPid());
+    return 0;
+  });
+  if (!init.ok()) p.SetupFailed("clone of the child");
+  p.Value("parent.clone_ret", init.pid());
+  init.Wait();
+}
+
+NSC_CASE({
+    .id = "pid.proc_self_is_mount_ns_pid",
+    .title = "/proc/self names the caller's PID as numbered in the procfs's PID namespace",
+    .source = {"pid_namespaces(7)", "/proc and PID namespaces"},
+    .observe = "inside a new PID namespace with the inherited procfs, /proc/self resolves to "
+               "the outer PID (the first NSpid field, the procfs's numbering), not to getpid() "
+               "== 1",
+    .control = "no CLONE_NEWPID: the child's getpid() is its procfs PID, so /proc/self equals it",
+    .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {4, 1}},
+    .expect = {Expect("init.getpid", Eq(1)),
+               ExpectSameValue("init.proc_self", "init.nspid_first"),
+               ExpectDifferentValue("init.proc_self", "init.getpid"), Record("parent.clone_ret")},
+    .body = ProcSelfIsMountNsPid,
+});
+
+}  // namespace
+}  // namespace nsc::cases
