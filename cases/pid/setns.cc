@@ -65,28 +65,44 @@ class HeldProcess {
   int64_t procfs_pid_ = -1;
 };
 
+// Runs `scenario` in the init of a fresh PID namespace, the arena: the namespace the scenario
+// calls "own" is then one the case created, owned by the harness's user namespace. setns(2)
+// needs CAP_SYS_ADMIN in the user namespace owning the target, which a case running in a
+// fresh user namespace (rootless, --userns) never has over the host's PID namespace.
+void InArena(const Probe& p, FunctionRef<void()> scenario) {
+  ChildProcess arena = Spawn(CLONE_NEWPID, [&] {
+    scenario();
+    return 0;
+  });
+  if (!arena.ok()) p.SetupFailed("clone of the arena namespace's init");
+  arena.Wait();
+}
+
 // Flow:
+//  0. Everything runs in an arena PID namespace (see InArena).
 //  1. Clone a namespace init I with CLONE_NEWPID (an ordinary child in the control); open
 //     /proc/I/ns/pid.
 //  2. A sibling S calls setns(fd, CLONE_NEWPID), then forks G.
 //  3. G records getppid() (0: S is outside G's namespace) and getpid() (> 1: I is PID 1).
 void GetppidZeroAfterSetns(const Probe& p) {
-  HeldProcess init(p, p.Flags(CLONE_NEWPID, CLONE_NEWPID));
-  UniqueFd target = init.OpenPidNs(p);
-  ChildProcess sibling = Spawn(0, [&] {
-    p.Call("sibling.setns", setns(target.get(), CLONE_NEWPID));
-    ChildProcess grandchild = Spawn(0, [&] {
-      p.Value("grandchild.getppid", getppid());
-      p.Value("grandchild.getpid", RawGetpid());
+  InArena(p, [&] {
+    HeldProcess init(p, p.Flags(CLONE_NEWPID, CLONE_NEWPID));
+    UniqueFd target = init.OpenPidNs(p);
+    ChildProcess sibling = Spawn(0, [&] {
+      p.Call("sibling.setns", setns(target.get(), CLONE_NEWPID));
+      ChildProcess grandchild = Spawn(0, [&] {
+        p.Value("grandchild.getppid", getppid());
+        p.Value("grandchild.getpid", RawGetpid());
+        return 0;
+      });
+      if (!grandchild.ok()) p.SetupFailed("fork after setns");
+      grandchild.Wait();
       return 0;
     });
-    if (!grandchild.ok()) p.SetupFailed("fork after setns");
-    grandchild.Wait();
-    return 0;
+    if (!sibling.ok()) p.SetupFailed("fork of the setns caller");
+    sibling.Wait();
+    init.Release();
   });
-  if (!sibling.ok()) p.SetupFailed("fork of the setns caller");
-  sibling.Wait();
-  init.Release();
 }
 
 NSC_CASE({
@@ -105,6 +121,7 @@ NSC_CASE({
 });
 
 // Flow:
+//  0. Everything runs in an arena PID namespace (see InArena): the callers' "own" namespace.
 //  1. Clone a namespace init I with CLONE_NEWPID (a descendant namespace); open /proc/I/ns/pid.
 //     Clone a second init J the same way (a namespace that is neither).
 //  2. A child C (in the control: the init of a sibling namespace of I's) opens its own
@@ -114,28 +131,30 @@ NSC_CASE({
 //  4. A second child calls setns on I's namespace and then on J's, a sibling of I's: recorded
 //     (the page gives no errno for a non-descendant that is not an ancestor).
 void SetnsDescendantOnly(const Probe& p) {
-  HeldProcess descendant(p, CLONE_NEWPID);
-  HeldProcess other(p, CLONE_NEWPID);
-  UniqueFd descendant_fd = descendant.OpenPidNs(p);
-  UniqueFd other_fd = other.OpenPidNs(p);
-  ChildProcess caller = Spawn(p.Pick(0UL, static_cast<unsigned long>(CLONE_NEWPID)), [&] {
-    UniqueFd own = OpenFile("/proc/self/ns/pid", O_RDONLY);
-    if (!own.valid()) p.SetupFailed("open /proc/self/ns/pid");
-    p.Call("setns.own", setns(own.get(), CLONE_NEWPID));
-    p.Call("setns.descendant", setns(descendant_fd.get(), CLONE_NEWPID));
-    return 0;
+  InArena(p, [&] {
+    HeldProcess descendant(p, CLONE_NEWPID);
+    HeldProcess other(p, CLONE_NEWPID);
+    UniqueFd descendant_fd = descendant.OpenPidNs(p);
+    UniqueFd other_fd = other.OpenPidNs(p);
+    ChildProcess caller = Spawn(p.Pick(0UL, static_cast<unsigned long>(CLONE_NEWPID)), [&] {
+      UniqueFd own = OpenFile("/proc/self/ns/pid", O_RDONLY);
+      if (!own.valid()) p.SetupFailed("open /proc/self/ns/pid");
+      p.Call("setns.own", setns(own.get(), CLONE_NEWPID));
+      p.Call("setns.descendant", setns(descendant_fd.get(), CLONE_NEWPID));
+      return 0;
+    });
+    if (!caller.ok()) p.SetupFailed("clone of the setns caller");
+    caller.Wait();
+    ChildProcess wanderer = Spawn(0, [&] {
+      if (setns(descendant_fd.get(), CLONE_NEWPID) == -1) p.SetupFailed("setns into a descendant");
+      p.Call("setns.sibling_of_pid_for_children", setns(other_fd.get(), CLONE_NEWPID));
+      return 0;
+    });
+    if (!wanderer.ok()) p.SetupFailed("fork of the second setns caller");
+    wanderer.Wait();
+    descendant.Release();
+    other.Release();
   });
-  if (!caller.ok()) p.SetupFailed("clone of the setns caller");
-  caller.Wait();
-  ChildProcess wanderer = Spawn(0, [&] {
-    if (setns(descendant_fd.get(), CLONE_NEWPID) == -1) p.SetupFailed("setns into a descendant");
-    p.Call("setns.sibling_of_pid_for_children", setns(other_fd.get(), CLONE_NEWPID));
-    return 0;
-  });
-  if (!wanderer.ok()) p.SetupFailed("fork of the second setns caller");
-  wanderer.Wait();
-  descendant.Release();
-  other.Release();
 }
 
 NSC_CASE({
@@ -145,7 +164,7 @@ NSC_CASE({
     .source = {"setns(2)", "Details for specific namespace types"},
     .references = {"pid_namespaces(7), 'Nesting PID namespaces'"},
     .observe = "setns(fd_of_own_ns, CLONE_NEWPID) and setns(fd_of_descendant, CLONE_NEWPID) both "
-               "return 0; recorded: after joining one descendant, setns into a sibling of it "
+               "return 0 (the own namespace is one the case created); recorded: after joining one descendant, setns into a sibling of it "
                "(still a descendant of the caller's own namespace)",
     .control = "the caller is itself the init of a sibling namespace: the target is no longer a "
                "descendant of its namespace and setns refuses it",
@@ -156,18 +175,21 @@ NSC_CASE({
 });
 
 // Flow:
-//  1. Open the caller's /proc/self/ns/pid.
+//  0. Everything runs in an arena PID namespace (see InArena): the ancestor.
+//  1. Open the arena's /proc/self/ns/pid.
 //  2. Clone an init with CLONE_NEWPID (an ordinary child in the control).
 //  3. The init calls setns(fd, CLONE_NEWPID) on the outer (ancestor) namespace: EINVAL.
 void SetnsAncestorEinval(const Probe& p) {
-  UniqueFd outer = OpenFile("/proc/self/ns/pid", O_RDONLY);
-  if (!outer.valid()) p.SetupFailed("open /proc/self/ns/pid");
-  ChildProcess init = Spawn(p.Flags(CLONE_NEWPID, CLONE_NEWPID), [&] {
-    p.Call("init.setns_ancestor", setns(outer.get(), CLONE_NEWPID));
-    return 0;
+  InArena(p, [&] {
+    UniqueFd outer = OpenFile("/proc/self/ns/pid", O_RDONLY);
+    if (!outer.valid()) p.SetupFailed("open /proc/self/ns/pid");
+    ChildProcess init = Spawn(p.Flags(CLONE_NEWPID, CLONE_NEWPID), [&] {
+      p.Call("init.setns_ancestor", setns(outer.get(), CLONE_NEWPID));
+      return 0;
+    });
+    if (!init.ok()) p.SetupFailed("clone(CLONE_NEWPID)");
+    init.Wait();
   });
-  if (!init.ok()) p.SetupFailed("clone(CLONE_NEWPID)");
-  init.Wait();
 }
 
 NSC_CASE({
@@ -176,7 +198,8 @@ NSC_CASE({
     .source = {"setns(2)", "ERRORS"},
     .references = {"pid_namespaces(7), 'Nesting PID namespaces'"},
     .observe = "with the outer /proc/self/ns/pid opened before the clone, the namespace init's "
-               "setns(fd, CLONE_NEWPID) returns -1 with EINVAL",
+               "setns(fd, CLONE_NEWPID) returns -1 with EINVAL (the outer namespace is one the "
+               "case created, so the capability check of setns(2) cannot answer first)",
     .control = "the child is created without CLONE_NEWPID: the fd names its own namespace and "
                "setns succeeds",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {3, 8}},
@@ -185,34 +208,37 @@ NSC_CASE({
 });
 
 // Flow:
+//  0. Everything runs in an arena PID namespace (see InArena).
 //  1. Clone a namespace init I with CLONE_NEWPID and open /proc/I/ns/pid (the target).
 //  2. A child C records getpid() and its /proc/self/ns/pid, calls setns(target) (in the
 //     control: setns on its own namespace), and records both again plus pid_for_children.
 //  3. C forks G, which records its /proc/self/ns/pid: the target.
 void SetnsChangesChildrenOnly(const Probe& p) {
-  HeldProcess init(p, CLONE_NEWPID);
-  UniqueFd target = init.OpenPidNs(p);
-  p.NsIdOfFd("target", target.get());
-  ChildProcess caller = Spawn(0, [&] {
-    UniqueFd own = OpenFile("/proc/self/ns/pid", O_RDONLY);
-    if (!own.valid()) p.SetupFailed("open /proc/self/ns/pid");
-    p.Value("caller.getpid_before", RawGetpid());
-    p.NsId("caller.ns_before", "/proc/self/ns/pid");
-    p.Call("caller.setns", setns(p.control() ? own.get() : target.get(), CLONE_NEWPID));
-    p.Value("caller.getpid_after", RawGetpid());
-    p.NsId("caller.ns_after", "/proc/self/ns/pid");
-    p.NsId("caller.pid_for_children", "/proc/self/ns/pid_for_children");
-    ChildProcess child = Spawn(0, [&] {
-      p.NsId("child.ns", "/proc/self/ns/pid");
+  InArena(p, [&] {
+    HeldProcess init(p, CLONE_NEWPID);
+    UniqueFd target = init.OpenPidNs(p);
+    p.NsIdOfFd("target", target.get());
+    ChildProcess caller = Spawn(0, [&] {
+      UniqueFd own = OpenFile("/proc/self/ns/pid", O_RDONLY);
+      if (!own.valid()) p.SetupFailed("open /proc/self/ns/pid");
+      p.Value("caller.getpid_before", RawGetpid());
+      p.NsId("caller.ns_before", "/proc/self/ns/pid");
+      p.Call("caller.setns", setns(p.control() ? own.get() : target.get(), CLONE_NEWPID));
+      p.Value("caller.getpid_after", RawGetpid());
+      p.NsId("caller.ns_after", "/proc/self/ns/pid");
+      p.NsId("caller.pid_for_children", "/proc/self/ns/pid_for_children");
+      ChildProcess child = Spawn(0, [&] {
+        p.NsId("child.ns", "/proc/self/ns/pid");
+        return 0;
+      });
+      if (!child.ok()) p.SetupFailed("fork after setns");
+      child.Wait();
       return 0;
     });
-    if (!child.ok()) p.SetupFailed("fork after setns");
-    child.Wait();
-    return 0;
+    if (!caller.ok()) p.SetupFailed("fork of the setns caller");
+    caller.Wait();
+    init.Release();
   });
-  if (!caller.ok()) p.SetupFailed("fork of the setns caller");
-  caller.Wait();
-  init.Release();
 }
 
 NSC_CASE({
