@@ -127,6 +127,34 @@ inline void StartedHelper(const Probe& p, ChildProcess& child, TwoWay& chan) {
   chan.BecomeParent();
 }
 
+// A helper process in a second mount namespace B, cloned from the case's namespace A (or
+// sharing A in a control). It runs `in_b` once, then stays there until Release().
+class NamespaceB {
+ public:
+  NamespaceB(const Probe& p, unsigned long clone_flags, FunctionRef<void()> in_b) {
+    if (!chan_.ok()) p.SetupFailed("pipe2 for barriers");
+    child_ = Spawn(clone_flags, [&] {
+      chan_.BecomeChild();
+      in_b();
+      chan_.ToParent();
+      chan_.FromParent();
+      return 0;
+    });
+    StartedHelper(p, child_, chan_);
+    if (!chan_.FromChild()) HelperGone(p, child_);
+  }
+  pid_t pid() const { return child_.pid(); }
+  PathBuf mountinfo() const;
+  void Release() {
+    chan_.ToChild();
+    child_.Wait();
+  }
+
+ private:
+  TwoWay chan_;
+  ChildProcess child_;
+};
+
 // ---------------------------------------------------------------------------------------------
 // /proc/PID/mountinfo, parsed in place.
 //   id parent major:minor root mountpoint options [optional fields...] - fstype source superopts
@@ -326,5 +354,7 @@ inline PathBuf MountinfoOf(pid_t pid) {
 }
 
 inline constexpr const char* kSelfMountinfo = "/proc/self/mountinfo";
+
+inline PathBuf NamespaceB::mountinfo() const { return MountinfoOf(child_.pid()); }
 
 }  // namespace nsc::cases::mnt

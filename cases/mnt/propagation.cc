@@ -6,11 +6,17 @@
 // (mnt_util.h EnterScratch); the second namespace of an experiment is cloned from that one, and
 // is owned by the same user namespace. Peer-group IDs are compared, never asserted (record list
 // item 27); controls change a propagation type or drop a namespace inside the case's own tree.
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "mnt_util.h"
+
+// ioctl_nsfs(2), Linux 6.8: the ID of a mount namespace (the order the kernel's loop check uses).
+#ifndef NS_GET_MNTNS_ID
+#define NS_GET_MNTNS_ID _IOR(NSIO, 0x5, uint64_t)
+#endif
 
 namespace nsc::cases {
 namespace {
@@ -18,34 +24,6 @@ namespace {
 using ::testing::Eq;
 using ::testing::Gt;
 using namespace ::nsc::cases::mnt;
-
-// A helper process in a second mount namespace B, cloned from the case's namespace A (or
-// sharing A in a control). It runs `in_b` once, then stays there until Release().
-class NamespaceB {
- public:
-  NamespaceB(const Probe& p, unsigned long clone_flags, FunctionRef<void()> in_b) {
-    if (!chan_.ok()) p.SetupFailed("pipe2 for barriers");
-    child_ = Spawn(clone_flags, [&] {
-      chan_.BecomeChild();
-      in_b();
-      chan_.ToParent();
-      chan_.FromParent();
-      return 0;
-    });
-    StartedHelper(p, child_, chan_);
-    if (!chan_.FromChild()) HelperGone(p, child_);
-  }
-  pid_t pid() const { return child_.pid(); }
-  PathBuf mountinfo() const { return MountinfoOf(child_.pid()); }
-  void Release() {
-    chan_.ToChild();
-    child_.Wait();
-  }
-
- private:
-  TwoWay chan_;
-  ChildProcess child_;
-};
 
 // Flow: 1. namespace A: tmpfs M at /tmp/m, made shared; 2. child B: clone(CLONE_NEWNS), same
 // owner; 3. B mounts a tmpfs at M/b, A counts M/b; 4. A mounts at M/a, B counts M/a;
@@ -642,9 +620,12 @@ NSC_CASE({
 });
 
 // Flow: 1. namespace A: tmpfs SH at /tmp/sh shared (control: private) and PR at /tmp/pr private,
-// a file in each; 2. B = clone(CLONE_NEWNS), parked (a namespace newer than A, so binding its
-// link into A is not a loop); 3. bind /proc/B/ns/mnt onto the file in SH and onto the file in PR;
-// 4. record the bind of A's own /proc/self/ns/mnt onto another file in PR.
+// a file in each; 2. B = clone(CLONE_NEWNS), parked: its copies of SH (a peer, so shared too) and
+// PR (private) sit at the same paths; 3. so that the bind is not refused as a namespace loop, it
+// is made in the namespace with the smaller ID (NS_GET_MNTNS_ID; creation order where the ioctl
+// is missing) and binds the other one's link through /proc/self/fd/N: the body setns()es into B
+// if B has the smaller ID; 4. bind the link onto the file in SH and onto the file in PR;
+// 5. record the bind of the binder's own /proc/self/ns/mnt.
 void BindMntnsLinkIntoSharedEinval(const Probe& p) {
   EnterScratch(p);
   MakeTmpfs(p, "/tmp/sh", p.Pick(MS_SHARED, MS_PRIVATE));
@@ -653,13 +634,24 @@ void BindMntnsLinkIntoSharedEinval(const Probe& p) {
   MakeFile(p, "/tmp/pr/f");
   MakeFile(p, "/tmp/pr/self");
   NamespaceB b(p, CLONE_NEWNS, [] {});
-  PathBuf link("/proc/");
-  link.Add(b.pid()).Add("/ns/mnt");
+  UniqueFd ns_a = OpenFile("/proc/self/ns/mnt", O_RDONLY);
+  PathBuf b_link("/proc/");
+  b_link.Add(b.pid()).Add("/ns/mnt");
+  UniqueFd ns_b = OpenFile(b_link.c_str(), O_RDONLY);
+  if (!ns_a.valid() || !ns_b.valid()) p.SetupFailed("open of the /proc/PID/ns/mnt links");
+  uint64_t id_a = 0, id_b = 0;
+  const bool have_ids = ioctl(ns_a.get(), NS_GET_MNTNS_ID, &id_a) == 0 &&
+                        ioctl(ns_b.get(), NS_GET_MNTNS_ID, &id_b) == 0;
+  const bool bind_in_b = have_ids && id_b < id_a;
+  p.Value("binder_is_second_ns", bind_in_b ? 1 : 0);
+  if (bind_in_b) NSC_SETUP(p, setns(ns_b.get(), CLONE_NEWNS), "setns into B (the smaller ID)");
+  PathBuf link("/proc/self/fd/");
+  link.Add(bind_in_b ? ns_a.get() : ns_b.get());
   p.Call("bind_into_shared_parent", mount(link.c_str(), "/tmp/sh/f", nullptr, MS_BIND, nullptr));
   p.Call("bind_into_private_parent", mount(link.c_str(), "/tmp/pr/f", nullptr, MS_BIND, nullptr));
   p.Call("bind_own_link_into_private",
          mount("/proc/self/ns/mnt", "/tmp/pr/self", nullptr, MS_BIND, nullptr));
-  umount2("/tmp/pr/f", MNT_DETACH);  // drop the reference to B's namespace
+  umount2("/tmp/pr/f", MNT_DETACH);  // drop the references to the other namespace
   umount2("/tmp/sh/f", MNT_DETACH);
   b.Release();
 }
@@ -668,16 +660,18 @@ NSC_CASE({
     .id = "mnt.bind_mntns_link_into_shared_einval",
     .title = "Binding a /proc/PID/ns/mnt link below a shared parent mount fails with EINVAL",
     .source = {"mount(2)", "ERRORS"},
-    .references = {"mount_namespaces(7)", "namespaces(7), 'The /proc/[pid]/ns/ directory'"},
-    .observe = "mount(\"/proc/B/ns/mnt\", shared_parent/file, NULL, MS_BIND, NULL) returns EINVAL; "
-               "onto a file under a private parent the same call succeeds. B is a mount namespace "
-               "newer than the caller's: binding the caller's own link is refused as a loop "
-               "whatever the parent (recorded)",
+    .references = {"mount_namespaces(7)", "namespaces(7), 'The /proc/[pid]/ns/ directory'",
+                   "ioctl_nsfs(2), NS_GET_MNTNS_ID"},
+    .observe = "mount(\"/proc/PID/ns/mnt\", shared_parent/file, NULL, MS_BIND, NULL) returns "
+               "EINVAL; onto a file under a private parent the same call succeeds. The link is "
+               "that of another mount namespace with a larger ID than the caller's (a link to the "
+               "caller's own or an older namespace is refused as a loop whatever the parent: "
+               "recorded)",
     .control = "the first parent is private too: the bind succeeds",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWNS, .min_kernel = {3, 8}},
     .expect = {ExpectCall("bind_into_shared_parent", FailsWith(EINVAL)),
                ExpectCall("bind_into_private_parent", Succeeds()),
-               Record("bind_own_link_into_private")},
+               Record("bind_own_link_into_private"), Record("binder_is_second_ns")},
     .body = BindMntnsLinkIntoSharedEinval,
 });
 
