@@ -187,9 +187,16 @@ void ProcShowsMountersNs(const Probe& p) {
     named.CloseWriteEnd();
     NSC_SETUP(p, prctl(PR_SET_NAME, kInitName, 0, 0, 0), "prctl(PR_SET_NAME)");
     NSC_SETUP(p, EnterPrivateMountNamespace(), "private mount namespace");
-    if (!p.control()) {
-      NSC_SETUP(p, mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr),
-                "mount a fresh proc on /proc in the new mount namespace");
+    if (!p.control() &&
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == -1) {
+      // The case owns the PID namespace, so EPERM here means the procfs it inherited is
+      // partly hidden by overmounts (a container's masked paths): a user namespace may then
+      // not mount a new, fully visible instance (user_namespaces(7), mount restrictions).
+      if (errno == EPERM) {
+        p.Skip(ReasonCode::kPreconditionUnmet,
+               "mounting a new proc is refused (EPERM): /proc is partly overmounted here");
+      }
+      p.SetupFailed("mount a fresh proc on /proc in the new mount namespace");
     }
     ChildProcess member = Spawn(0, [&] {
       release.Wait();
@@ -213,7 +220,7 @@ void ProcShowsMountersNs(const Probe& p) {
   listed.CloseWriteEnd();
   int64_t init_procfs_pid;
   if (!named.Receive(&init_procfs_pid) || init_procfs_pid <= 0) p.SetupFailed("the init's /proc name");
-  if (!listed.Wait()) p.SetupFailed("the init died before listing /proc");
+  if (!listed.Wait()) return;  // the init recorded why it stopped (a skip or a set-up error)
   PathBuf through("/proc/");
   through.Add(init_procfs_pid).Add("/root/proc");
   PidListing outside;

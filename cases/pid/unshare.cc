@@ -288,8 +288,9 @@ NSC_CASE({
     .observe = "after dropping CAP_SYS_ADMIN with capset, unshare(CLONE_NEWPID) (no new user "
                "namespace) returns -1 with EPERM",
     .control = "CAP_SYS_ADMIN is kept: the unshare succeeds",
-    .needs = {.privilege = Privilege::kNocap, .namespaces = CLONE_NEWPID,
-              .min_kernel = {2, 6, 24}, .needs_userns = true},
+    // CLONE_NEWPID exists since 2.6.24; the body uses unshare(CLONE_NEWPID), since 3.8.
+    .needs = {.privilege = Privilege::kNocap, .namespaces = CLONE_NEWPID, .min_kernel = {3, 8},
+              .needs_userns = true},
     .expect = {ExpectCall("unshare", FailsWith(EPERM))},
     .body = NewpidRequiresCapSysAdmin,
 });

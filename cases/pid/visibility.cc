@@ -175,7 +175,7 @@ NSC_CASE({
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {4, 1}},
     .expect = {ExpectSameValue("parent.child_nspid_at_caller_level", "parent.clone_ret"),
                ExpectDifferentValue("child.getpid", "parent.clone_ret"),
-               ExpectCall("parent.waitpid", ::nsc::Succeeds()),
+               ExpectCall("parent.waitpid", Succeeds()),
                ExpectSameValue("parent.waitpid_ret", "parent.clone_ret")},
     .body = SyscallsUseCallersView,
 });
@@ -220,7 +220,7 @@ NSC_CASE({
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {4, 1}},
     .expect = {ExpectSameValue("child.getpid", "child.nspid_innermost"),
                ExpectDifferentValue("child.getpid", "child.nspid_at_parent_level"),
-               ExpectCall("unsharer.unshare", ::nsc::Succeeds()),
+               ExpectCall("unsharer.unshare", Succeeds()),
                ExpectSameValue("unsharer.getpid", "unsharer.nspid_innermost")},
     .body = GetpidIsCreationNsPid,
 });
