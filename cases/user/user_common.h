@@ -1,0 +1,423 @@
+// Helpers shared by the user-namespace cases (cases/user/*.cc): /proc parsers, privilege drops,
+// parked children, a blocked raw thread and exec-with-captured-output. Async-signal-safe only:
+// raw syscalls and stack buffers, so everything here may run after fork.
+#pragma once
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+
+#include "nsconform/case.h"
+
+namespace nsc::cases::userns {
+
+// Unprivileged ids. A body that runs as real root drops to kNobody where a rule needs a creator
+// or writer without capabilities in the parent namespace; a rootless run (setpriv --reuid=65534)
+// already is kNobody. kOtherUid is a second id, distinct from kNobody and from the default
+// overflow uid, for rules that need two different unprivileged ids.
+inline constexpr uid_t kNobody = 65534;
+inline constexpr uid_t kOtherUid = 65533;
+// PROC_USER_INIT_INO: the nsfs inode number of the initial user namespace (fixed since 3.8).
+inline constexpr uint64_t kInitialUserNsIno = 0xEFFFFFFDu;
+
+// ---------------------------------------------------------------------------------------------
+// Parsing (stack buffers only)
+
+inline bool IsBlank(char c) { return c == ' ' || c == '\t'; }
+
+// Parses an unsigned decimal at *s (leading blanks skipped), advancing *s.
+inline bool ParseDecimal(const char** s, uint64_t* out) {
+  const char* p = *s;
+  while (IsBlank(*p)) ++p;
+  if (*p < '0' || *p > '9') return false;
+  uint64_t v = 0;
+  while (*p >= '0' && *p <= '9') v = v * 10 + static_cast<uint64_t>(*p++ - '0');
+  *out = v;
+  *s = p;
+  return true;
+}
+
+// The text after "Field:" on the line that starts with Field, or nullptr.
+inline const char* FindStatusField(const char* text, const char* field) {
+  const char* line = text;
+  while (*line != '\0') {
+    size_t i = 0;
+    while (field[i] != '\0' && line[i] == field[i]) ++i;
+    if (field[i] == '\0' && line[i] == ':') return line + i + 1;
+    while (*line != '\0' && *line != '\n') ++line;
+    if (*line == '\n') ++line;
+  }
+  return nullptr;
+}
+
+// The hexadecimal value of a status line such as "CapEff:\t000001ffffffffff", or -1.
+inline int64_t StatusHex(const char* text, const char* field) {
+  const char* p = FindStatusField(text, field);
+  if (p == nullptr) return -1;
+  while (IsBlank(*p)) ++p;
+  uint64_t v = 0;
+  int digits = 0;
+  for (;; ++p) {
+    int d;
+    if (*p >= '0' && *p <= '9') {
+      d = *p - '0';
+    } else if (*p >= 'a' && *p <= 'f') {
+      d = *p - 'a' + 10;
+    } else if (*p >= 'A' && *p <= 'F') {
+      d = *p - 'A' + 10;
+    } else {
+      break;
+    }
+    v = v * 16 + static_cast<uint64_t>(d);
+    ++digits;
+  }
+  return digits > 0 ? static_cast<int64_t>(v) : -1;
+}
+
+// The index-th decimal of a status line such as "Uid:\t0\t0\t0\t0", or -1.
+inline int64_t StatusDecimal(const char* text, const char* field, int index) {
+  const char* p = FindStatusField(text, field);
+  if (p == nullptr) return -1;
+  uint64_t v = 0;
+  for (int i = 0; i <= index; ++i) {
+    if (!ParseDecimal(&p, &v)) return -1;
+  }
+  return static_cast<int64_t>(v);
+}
+
+// A field of the caller's /proc/self/status (hexadecimal), or -1.
+inline int64_t OwnStatusHex(const char* field) {
+  char buf[4096];
+  if (ReadSmallFile("/proc/self/status", buf, sizeof buf) < 0) return -1;
+  return StatusHex(buf, field);
+}
+
+// The first decimal of a small file such as /proc/sys/kernel/overflowuid, or -1.
+inline int64_t ReadDecimalFile(const char* path) {
+  char buf[64];
+  if (ReadSmallFile(path, buf, sizeof buf) < 0) return -1;
+  const char* p = buf;
+  uint64_t v;
+  return ParseDecimal(&p, &v) ? static_cast<int64_t>(v) : -1;
+}
+
+// The capability mask a new user namespace grants: every capability up to cap_last_cap.
+inline int64_t FullCapMask() {
+  const int64_t last = ReadDecimalFile("/proc/sys/kernel/cap_last_cap");
+  if (last < 0 || last > 62) return -1;
+  return static_cast<int64_t>((uint64_t{1} << (last + 1)) - 1);
+}
+
+inline bool HasEffectiveCap(int cap) {
+  const int64_t eff = OwnStatusHex("CapEff");
+  return eff >= 0 && ((eff >> cap) & 1) != 0;
+}
+
+// capget(2) of the caller: the 64-bit effective set, or -1.
+inline int64_t CapgetEffective() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (syscall(SYS_capget, &header, data) == -1) return -1;
+  return static_cast<int64_t>(data[0].effective | (static_cast<uint64_t>(data[1].effective) << 32));
+}
+
+// One line of a uid_map/gid_map/projid_map file.
+struct MapLine {
+  int64_t first = -1;
+  int64_t lower = -1;
+  int64_t count = -1;
+};
+
+// Parses up to `max` map lines; returns the number of lines in the text (may exceed max).
+inline int ParseMap(const char* text, MapLine* lines, int max) {
+  int n = 0;
+  const char* p = text;
+  for (;;) {
+    uint64_t a, b, c;
+    if (!ParseDecimal(&p, &a) || !ParseDecimal(&p, &b) || !ParseDecimal(&p, &c)) break;
+    if (n < max) lines[n] = MapLine{static_cast<int64_t>(a), static_cast<int64_t>(b),
+                                    static_cast<int64_t>(c)};
+    ++n;
+    while (*p != '\0' && *p != '\n') ++p;
+    if (*p == '\n') ++p;
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Namespaces
+
+struct NsKey {
+  bool ok = false;
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+};
+
+inline NsKey StatNs(const char* path) {
+  struct stat st;
+  if (stat(path, &st) == -1) return {};
+  return {true, static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+}
+
+inline bool SameNs(const NsKey& a, const NsKey& b) {
+  return a.ok && b.ok && a.dev == b.dev && a.ino == b.ino;
+}
+
+inline bool InInitialUserNs() {
+  const NsKey k = StatNs("/proc/self/ns/user");
+  return k.ok && k.ino == kInitialUserNsIno;
+}
+
+// open("/proc/<pid>/ns/<type>") (pid 0 = self), O_CLOEXEC.
+inline UniqueFd OpenNs(pid_t pid, const char* type) {
+  PathBuf path("/proc/");
+  if (pid == 0) {
+    path.Add("self");
+  } else {
+    path.Add(pid);
+  }
+  path.Add("/ns/").Add(type);
+  return OpenFile(path.c_str(), O_RDONLY);
+}
+
+// "/proc/<pid>/<file>" (pid 0 = self).
+inline PathBuf ProcPath(pid_t pid, const char* file) {
+  PathBuf path("/proc/");
+  if (pid == 0) {
+    path.Add("self");
+  } else {
+    path.Add(pid);
+  }
+  path.Add("/").Add(file);
+  return path;
+}
+
+// Writes `text` to /proc/<pid>/<file> in one write(2): 0, or -1 with errno.
+inline int WriteProcFile(pid_t pid, const char* file, const char* text) {
+  return WriteSmallFile(ProcPath(pid, file).c_str(), text);
+}
+
+// "inside outside count\n"
+inline PathBuf MapText(int64_t inside, int64_t outside, int64_t count) {
+  PathBuf b;
+  b.Add(inside).Add(" ").Add(outside).Add(" ").Add(count).Add("\n");
+  return b;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environment refusals and privilege
+
+// A user namespace could not be created (errno `err`). When the environment explains it —
+// user.max_user_namespaces = 0, Debian's unprivileged_userns_clone = 0, AppArmor's
+// restriction, a seccomp filter, or an exhausted nesting/count limit (catalogue harness notes
+// and record item 32) — the case is skipped with that reason. Otherwise this returns.
+inline void SkipIfUserNsRefusedByEnvironment(const Probe& p, int err) {
+  if (err != EPERM && err != ENOSPC && err != EUSERS && err != EACCES) return;
+  if (ReadDecimalFile("/proc/sys/user/max_user_namespaces") == 0) {
+    p.Skip(ReasonCode::kDisabledBySysctl, "user.max_user_namespaces is 0");
+  }
+  if (geteuid() != 0 && ReadDecimalFile("/proc/sys/kernel/unprivileged_userns_clone") == 0) {
+    p.Skip(ReasonCode::kDisabledBySysctl, "kernel.unprivileged_userns_clone is 0");
+  }
+  if (ReadDecimalFile("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1) {
+    p.Skip(ReasonCode::kBlockedByLsm, "kernel.apparmor_restrict_unprivileged_userns is 1");
+  }
+  char status[4096];
+  if (err == EPERM && ReadSmallFile("/proc/self/status", status, sizeof status) > 0) {
+    const char* seccomp = FindStatusField(status, "Seccomp");
+    uint64_t mode = 0;
+    if (seccomp != nullptr && ParseDecimal(&seccomp, &mode) && mode == 2) {
+      p.Skip(ReasonCode::kBlockedBySeccomp, "unshare(CLONE_NEWUSER) refused under a seccomp filter");
+    }
+  }
+  if (err == ENOSPC || err == EUSERS) {
+    p.Skip(ReasonCode::kPreconditionUnmet,
+           "the user-namespace nesting or count limit is already reached here");
+  }
+}
+
+// A set-up step that creates a user namespace failed: skip for an environmental reason,
+// otherwise report the set-up failure (ERROR).
+[[noreturn]] inline void UserNsSetupFailed(const Probe& p, const char* what) {
+  const int err = errno;
+  SkipIfUserNsRefusedByEnvironment(p, err);
+  errno = err;
+  p.SetupFailed(what);
+}
+
+// unshare(flags) as a set-up step; skips or reports ERROR on failure.
+inline void UnshareOrSkip(const Probe& p, unsigned long flags, const char* what) {
+  if (unshare(static_cast<int>(flags)) == -1) UserNsSetupFailed(p, what);
+}
+
+// Records `key` as a call that was deliberately not made (errno ECANCELED, which no rule
+// expects): a run-time guard refused an operation that could touch the host.
+inline void RecordNotAttempted(const Probe& p, const char* key, const char* why) {
+  p.Note(why);
+  errno = ECANCELED;
+  p.Call(key, -1);
+}
+
+// Makes the caller an unprivileged process: as euid 0 it drops to ruid/euid (gids alike) with no
+// supplementary groups, which clears every capability; otherwise it only drops whatever
+// capabilities it holds. Skips when the id is not mapped here; ERROR unless CapEff ends empty.
+inline void BecomeUnprivileged(const Probe& p, uid_t ruid, uid_t euid) {
+  if (geteuid() == 0) {
+    NSC_SETUP(p, static_cast<int>(syscall(SYS_setgroups, 0, nullptr)), "setgroups(0, NULL)");
+    if (syscall(SYS_setresgid, ruid, euid, ruid) == -1 ||
+        syscall(SYS_setresuid, ruid, euid, ruid) == -1) {
+      if (errno == EINVAL) {
+        p.Skip(ReasonCode::kPreconditionUnmet, "the unprivileged test uid is not mapped here");
+      }
+      p.SetupFailed("dropping to an unprivileged uid");
+    }
+  }
+  NSC_SETUP(p, DropAllCapabilities(), "dropping all capabilities");
+  if (OwnStatusHex("CapEff") != 0) p.SetupFailed("capabilities left after dropping privileges");
+  // A uid change makes the process non-dumpable, which hands its /proc/PID files (uid_map,
+  // setgroups, ...) to root; an ordinary unprivileged process is dumpable.
+  NSC_SETUP(p, prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "PR_SET_DUMPABLE");
+}
+inline void BecomeUnprivileged(const Probe& p) { BecomeUnprivileged(p, kNobody, kNobody); }
+
+// True when the body runs as root in the initial user namespace (it can then use other uids).
+inline bool RealRoot() { return geteuid() == 0 && InInitialUserNs() && HasEffectiveCap(CAP_SETUID); }
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+// A child that runs `setup`, reports readiness, waits until Release(), then runs `after`.
+// Release() signals with a byte (not EOF), so other children holding a copy of the pipe do not
+// matter. The destructor kills the child if it was not released.
+class ParkedChild {
+ public:
+  ParkedChild() = default;
+  ParkedChild(const ParkedChild&) = delete;
+  ParkedChild& operator=(const ParkedChild&) = delete;
+
+  // Returns false when the child could not be started or exited before becoming ready.
+  bool Start(unsigned long clone_flags, FunctionRef<int()> setup, FunctionRef<int()> after) {
+    if (!ready_.ok() || !release_.ok()) return false;
+    child_ = Spawn(clone_flags, [&] {
+      ready_.CloseReadEnd();
+      release_.CloseWriteEnd();
+      if (setup() != 0) return 1;
+      ready_.Signal();
+      if (!release_.Wait()) return 1;
+      return after();
+    });
+    ready_.CloseWriteEnd();
+    release_.CloseReadEnd();
+    return child_.ok() && ready_.Wait();
+  }
+  bool Start(unsigned long clone_flags, FunctionRef<int()> setup) {
+    return Start(clone_flags, setup, [] { return 0; });
+  }
+  pid_t pid() const { return child_.pid(); }
+  // Lets the child run `after`, then reaps it; returns its wait status.
+  int Release() {
+    release_.Signal();
+    return child_.Wait();
+  }
+
+ private:
+  Barrier ready_, release_;
+  ChildProcess child_;
+};
+
+// A second thread of the calling process (CLONE_VM|CLONE_THREAD|CLONE_SIGHAND, deliberately
+// without CLONE_FS) that blocks reading `read_fd` and dies with the process. Stack from mmap.
+inline int BlockOnRead(void* arg) {
+  char c;
+  syscall(SYS_read, static_cast<int>(reinterpret_cast<intptr_t>(arg)), &c, 1);
+  syscall(SYS_exit, 0);
+  return 0;
+}
+inline pid_t StartBlockedThread(int read_fd) {
+  constexpr size_t kStack = 64 * 1024;
+  void* stack = mmap(nullptr, kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                     -1, 0);
+  if (stack == MAP_FAILED) return -1;
+  return clone(BlockOnRead, static_cast<char*>(stack) + kStack,
+               CLONE_VM | CLONE_THREAD | CLONE_SIGHAND | CLONE_FILES,
+               reinterpret_cast<void*>(static_cast<intptr_t>(read_fd)));
+}
+
+// Reads `fd` to EOF into out (NUL-terminated, truncated to cap-1; the rest is drained).
+inline size_t ReadToEof(int fd, char* out, size_t cap) {
+  size_t total = 0;
+  char scratch[512];
+  for (;;) {
+    char* dst = total + 1 < cap ? out + total : scratch;
+    size_t room = total + 1 < cap ? cap - 1 - total : sizeof scratch;
+    ssize_t n = read(fd, dst, room);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (dst != scratch) total += static_cast<size_t>(n);
+  }
+  out[total] = '\0';
+  return total;
+}
+
+// execve(argv[0], argv, {NULL}) with stdout on `out_fd`; returns only on failure (_exit(127)).
+[[noreturn]] inline void ExecWithStdout(int out_fd, const char* const* argv) {
+  if (dup2(out_fd, STDOUT_FILENO) == -1) _exit(126);
+  char* const envp[] = {nullptr};
+  execve(argv[0], const_cast<char* const*>(argv), envp);
+  _exit(127);
+}
+[[noreturn]] inline void ExecWithStdout(int out_fd, const char* path, const char* arg) {
+  const char* const argv[] = {path, arg, nullptr};
+  ExecWithStdout(out_fd, argv);
+}
+
+// A pipe whose ends close on exec (the write end is dup2'ed to stdout where needed).
+struct Pipe {
+  UniqueFd read, write;
+  bool Open() {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) == -1) return false;
+    read.Reset(fds[0]);
+    write.Reset(fds[1]);
+    return true;
+  }
+};
+
+// A fixed-capacity text buffer for map texts larger than PathBuf holds (up to one page).
+class TextBuf {
+ public:
+  TextBuf& Add(const char* s) {
+    while (*s != '\0' && len_ + 1 < sizeof buf_) buf_[len_++] = *s++;
+    buf_[len_] = '\0';
+    return *this;
+  }
+  TextBuf& Add(int64_t v) {
+    PathBuf digits;
+    digits.Add(v);
+    return Add(digits.c_str());
+  }
+  const char* c_str() const { return buf_; }
+  size_t size() const { return len_; }
+
+ private:
+  char buf_[8192] = {};
+  size_t len_ = 0;
+};
+
+// open(path, O_WRONLY) + one write(2) of text; -1/errno from whichever failed.
+inline long OpenAndWrite(const char* path, const char* text, size_t len) {
+  UniqueFd fd = OpenFile(path, O_WRONLY);
+  if (!fd.valid()) return -1;
+  return write(fd.get(), text, len);
+}
+
+}  // namespace nsc::cases::userns
