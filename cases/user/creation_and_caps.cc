@@ -54,8 +54,9 @@ void UnprivilegedCreate(const Probe& p) {
 NSC_CASE({
     .id = "user.unprivileged_create",
     .title = "Since 3.8 no privilege is needed to create a user namespace",
-    .source = {"user_namespaces(7)", "Interaction of user namespaces and other types of namespaces"},
-    .references = {"namespaces(7), The namespaces API", "clone(2), CLONE_NEWUSER",
+    .source = {"namespaces(7)", "The namespaces API"},
+    .references = {"user_namespaces(7), Interaction of user namespaces and other types of namespaces",
+                   "clone(2), CLONE_NEWUSER",
                    "catalogue record item 32 (environment gating: skipped with the reason)"},
     .observe = "a process with a non-zero euid and an empty CapEff calls unshare(CLONE_NEWUSER): "
                "it returns 0 and /proc/self/ns/user changes; refusals explained by "
@@ -429,8 +430,8 @@ void UnmappedCallerEperm(const Probe& p) {
 NSC_CASE({
     .id = "user.unmapped_caller_eperm",
     .title = "CLONE_NEWUSER fails with EPERM when the caller's euid/egid are not mapped",
-    .source = {"unshare(2)", "ERRORS"},
-    .references = {"clone(2), ERRORS"},
+    .source = {"clone(2)", "ERRORS"},
+    .references = {"unshare(2), ERRORS"},
     .observe = "after unshare(CLONE_NEWUSER) without writing maps (euid shows as the overflow "
                "uid), a second unshare(CLONE_NEWUSER) fails with EPERM",
     .control = "the maps are written after the first unshare: the second one succeeds",
@@ -456,8 +457,8 @@ void ChrootCallerEperm(const Probe& p) {
 NSC_CASE({
     .id = "user.chroot_caller_eperm",
     .title = "CLONE_NEWUSER fails with EPERM for a chrooted caller",
-    .source = {"unshare(2)", "ERRORS"},
-    .references = {"clone(2), ERRORS"},
+    .source = {"clone(2)", "ERRORS"},
+    .references = {"unshare(2), ERRORS"},
     .observe = "after chroot(\"/proc\"), unshare(CLONE_NEWUSER) fails with EPERM",
     .control = "chroot(\"/\"): the root stays the mount namespace's root and unshare succeeds",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWUSER, .min_kernel = {3, 9}},

@@ -53,9 +53,10 @@ void GidMapRequiresSetgroupsDeny(const Probe& p) {
 NSC_CASE({
     .id = "user.gid_map_requires_setgroups_deny",
     .title = "Without CAP_SETGID in the parent, gid_map may be written only after setgroups \"deny\"",
-    .source = {"user_namespaces(7)", "Defining user and group ID mappings: writing to uid_map and gid_map"},
+    .source = {"user_namespaces(7)", "Defining user and group ID mappings"},
     .references = {"user_namespaces(7), Interaction with system calls that change process UIDs or GIDs",
-                   "catalogue record item 18 (the file's presence is probed)"},
+                   "catalogue record item 18: the file's presence is probed instead of gating on 3.19, "
+                   "so backports run too"},
     .observe = "an unprivileged process in a new user namespace: writing its own gid_map "
                "\"0 G 1\" fails with EPERM; after writing \"deny\" to /proc/self/setgroups the "
                "same write succeeds",
