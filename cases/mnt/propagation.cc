@@ -248,6 +248,7 @@ NSC_CASE({
     .id = "mnt.propagation_immediate_children_only",
     .title = "A mount's propagation type governs only events immediately beneath it",
     .source = {"mount_namespaces(7)", "SHARED SUBTREES"},
+    .references = {"mount_namespaces(7), 'Unmount semantics'"},
     .observe = "M shared, M/p private: a mount at M/p/x in namespace A does not reach B although M "
                "is shared, a mount at M/q does; unmounting M/p itself (its parent M is shared) "
                "removes B's copy of M/p as well",
@@ -391,7 +392,8 @@ NSC_CASE({
     .id = "mnt.new_mount_default_type",
     .title = "A new mount is shared if its parent mount is shared, and private otherwise",
     .source = {"mount_namespaces(7)", "NOTES"},
-    .references = {"rules.md record list item 26 (the host default is never relied upon)"},
+    .references = {"mount_namespaces(7), 'Mount semantics'",
+                   "rules.md record list item 26 (the host default is never relied upon)"},
     .observe = "a tmpfs mounted under a shared parent shows a shared: tag (and only that); under a "
                "private parent it shows no tag",
     .control = "the first parent is private too: its new submount has no shared: tag",

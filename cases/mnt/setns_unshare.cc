@@ -185,13 +185,13 @@ void RequiresCapSysAdmin(const Probe& p) {
 NSC_CASE({
     .id = "mnt.requires_cap_sys_admin",
     .title = "Creating a mount namespace needs CAP_SYS_ADMIN: EPERM without it",
-    .source = {"unshare(2)", "CLONE_NEWNS"},
-    .references = {"clone(2), CLONE_NEWNS", "clone(2) and unshare(2), ERRORS (EPERM)"},
+    .source = {"clone(2)", "CLONE_NEWNS"},
+    .references = {"unshare(2), CLONE_NEWNS", "clone(2) and unshare(2), ERRORS (EPERM)"},
     .observe = "a caller without CAP_SYS_ADMIN in its user namespace (capability dropped with "
                "capset, equivalent to an unprivileged uid with no user namespace) gets EPERM from "
                "unshare(CLONE_NEWNS) and from clone(CLONE_NEWNS)",
     .control = "CAP_SYS_ADMIN is kept: both calls succeed (inside the case's private namespace)",
-    .needs = {.privilege = Privilege::kNocap, .namespaces = CLONE_NEWNS, .min_kernel = {2, 4, 19},
+    .needs = {.privilege = Privilege::kNocap, .namespaces = CLONE_NEWNS, .min_kernel = {2, 6, 16},
               .needs_userns = true},
     .expect = {ExpectCall("unshare", FailsWith(EPERM)), ExpectCall("clone", FailsWith(EPERM))},
     .body = RequiresCapSysAdmin,

@@ -22,6 +22,12 @@ using namespace ::nsc::cases::mnt;
 // network and IPC namespaces owned by the caller's user namespace (proc, sysfs and mqueue need
 // them). Every result is recorded, none judged: conditions differ per type and per version.
 void RecordUsernsRootMounts(const Probe& p) {
+  // proc and sysfs while the PID and network namespaces still belong to an ancestor user
+  // namespace (proc then needs CAP_SYS_ADMIN over the PID namespace).
+  p.Call("userns_root.mount.proc_unowned_pidns",
+         mount("proc", "/tmp/fs/proc_unowned", "proc", 0, nullptr));
+  p.Call("userns_root.mount.sysfs_unowned_netns",
+         mount("sysfs", "/tmp/fs/sysfs_unowned", "sysfs", 0, nullptr));
   const int unshared = unshare(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC);
   p.Call("userns_root.unshare_pid_net_ipc", unshared);
   if (unshared == -1) return;
@@ -53,7 +59,8 @@ void LessPrivilegedSharedToSlave(const Probe& p) {
   MakeDir(p, "/tmp/fs");
   for (const char* d : {"/tmp/fs/tmpfs", "/tmp/fs/ramfs", "/tmp/fs/devpts", "/tmp/fs/mqueue",
                         "/tmp/fs/proc", "/tmp/fs/sysfs", "/tmp/fs/bpf", "/tmp/fs/overlay",
-                        "/tmp/fs/lower", "/tmp/fs/upper", "/tmp/fs/work"}) {
+                        "/tmp/fs/lower", "/tmp/fs/upper", "/tmp/fs/work", "/tmp/fs/proc_unowned",
+                        "/tmp/fs/sysfs_unowned"}) {
     MakeDir(p, d);
   }
   ChildProcess child = Spawn(0, [&] {
@@ -78,7 +85,8 @@ NSC_CASE({
     .observe = "the outer namespace makes tmpfs M shared (shared:X); a child does "
                "unshare(CLONE_NEWUSER|CLONE_NEWNS): in its mountinfo M shows master:X and no "
                "shared: tag. Also recorded: which of tmpfs, ramfs, devpts, mqueue, proc, sysfs, "
-               "bpf, overlay the inner root may mount (as init of its own PID/net/IPC namespaces)",
+               "bpf, overlay the inner root may mount (as init of its own PID/net/IPC namespaces), and "
+               "proc/sysfs while those namespaces still belong to an ancestor",
     .control = "the child unshares CLONE_NEWNS only (same owner): M stays shared:X, no master",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWNS | CLONE_NEWUSER,
               .min_kernel = {3, 8}},
@@ -88,7 +96,9 @@ NSC_CASE({
                Record("userns_root.mount.tmpfs"), Record("userns_root.mount.ramfs"),
                Record("userns_root.mount.devpts"), Record("userns_root.mount.mqueue"),
                Record("userns_root.mount.proc"), Record("userns_root.mount.sysfs"),
-               Record("userns_root.mount.bpf"), Record("userns_root.mount.overlay")},
+               Record("userns_root.mount.bpf"), Record("userns_root.mount.overlay"),
+               Record("userns_root.mount.proc_unowned_pidns"),
+               Record("userns_root.mount.sysfs_unowned_netns")},
     .body = LessPrivilegedSharedToSlave,
 });
 
