@@ -183,7 +183,25 @@ Expectation ValueRelation(std::string key, std::string other, bool same) {
                 return {false, same ? "they differ" : "they are equal"};
               });
 }
+Expectation TextRelation(std::string key, std::string other, bool same) {
+  std::string expected = (same ? "same text as " : "text different from ") + other;
+  return Make(std::move(key), std::move(other), std::move(expected),
+              [same](const Observation& a, const Observation* b) -> Verdict {
+                if (a.kind != RecordKind::kText || b == nullptr || b->kind != RecordKind::kText) {
+                  return KindMismatch("a text");
+                }
+                if ((a.text == b->text) == same) return {true, ""};
+                return {false, same ? "they differ" : "they are equal"};
+              });
+}
 }  // namespace
+
+Expectation ExpectSameText(std::string key, std::string other) {
+  return TextRelation(std::move(key), std::move(other), true);
+}
+Expectation ExpectDifferentText(std::string key, std::string other) {
+  return TextRelation(std::move(key), std::move(other), false);
+}
 
 Expectation ExpectSameNs(std::string key, std::string other) {
   return NsRelation(std::move(key), std::move(other), true);

@@ -71,11 +71,15 @@ struct Expectation {
 Expectation Expect(std::string key, ::testing::Matcher<int64_t> m);
 // observation `key` (a Call) matches `m`, e.g. ExpectCall("unshare.second", FailsWith(EINVAL)).
 Expectation ExpectCall(std::string key, ::testing::Matcher<CallResult> m);
-// observation `key` (a Text) matches `m`.
+// observation `key` (a Text) matches `m`; a string literal means "equals":
+// ExpectText("view.self", "/"), ExpectText("line", HasSubstr("x")).
 Expectation ExpectText(std::string key, ::testing::Matcher<std::string> m);
 // Two namespace identities (NsId observations) are the same / different namespaces.
 Expectation ExpectSameNs(std::string key, std::string other);
 Expectation ExpectDifferentNs(std::string key, std::string other);
+// Two text observations are equal / different.
+Expectation ExpectSameText(std::string key, std::string other);
+Expectation ExpectDifferentText(std::string key, std::string other);
 // Two integer observations are equal / different.
 Expectation ExpectSameValue(std::string key, std::string other);
 Expectation ExpectDifferentValue(std::string key, std::string other);
