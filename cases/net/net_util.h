@@ -255,24 +255,11 @@ inline int OpenLinkMonitor() {
   return fd;
 }
 
-// Reads link events until an RTM_DELLINK for `ifindex` arrives or `timeout_ms` passes with no
-// event. Returns 1 if the RTM_DELLINK was seen, 0 if not.
-inline int AwaitDelLink(int monitor_fd, int ifindex, int timeout_ms) {
-  for (;;) {
-    struct pollfd pfd{monitor_fd, POLLIN, 0};
-    if (poll(&pfd, 1, timeout_ms) <= 0) return 0;
-    alignas(struct nlmsghdr) char buf[8192];
-    ssize_t n = recv(monitor_fd, buf, sizeof buf, MSG_DONTWAIT);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == ENOBUFS)) continue;
-    if (n <= 0) return 0;
-    if (ForEachNetlinkMessage(buf, static_cast<size_t>(n), [&](const struct nlmsghdr* h) {
-          if (h->nlmsg_type != RTM_DELLINK) return false;
-          return static_cast<const struct ifinfomsg*>(NLMSG_DATA(h))->ifi_index == ifindex;
-        })) {
-      return 1;
-    }
-  }
-}
+// Waits until link `name` (ifindex `ifindex`) of the caller's namespace is gone: returns 1 when
+// its RTM_DELLINK arrives on `monitor_fd` (an OpenLinkMonitor() socket, opened before the link
+// could go), 2 when it is found missing from /proc/self/net/dev without that message having
+// been seen (e.g. after the socket overflowed), 0 if `timeout_ms` passes with no event.
+inline int AwaitLinkGone(int monitor_fd, int ifindex, const char* name, int timeout_ms);
 
 // ---------------------------------------------------------------------------------------------
 // /proc/PID/net/dev
@@ -323,6 +310,24 @@ inline void NetDevNames(const char* path, PathBuf& out) {
         out.Add(dev);
       }) < 0) {
     out.Add("(unreadable)");
+  }
+}
+
+inline int AwaitLinkGone(int monitor_fd, int ifindex, const char* name, int timeout_ms) {
+  for (;;) {
+    if (NetDevLists("/proc/self/net/dev", name) == 0) return 2;
+    struct pollfd pfd{monitor_fd, POLLIN, 0};
+    if (poll(&pfd, 1, timeout_ms) <= 0) return 0;
+    alignas(struct nlmsghdr) char buf[8192];
+    ssize_t n = recv(monitor_fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == ENOBUFS)) continue;
+    if (n <= 0) return 0;
+    if (ForEachNetlinkMessage(buf, static_cast<size_t>(n), [&](const struct nlmsghdr* h) {
+          if (h->nlmsg_type != RTM_DELLINK) return false;
+          return static_cast<const struct ifinfomsg*>(NLMSG_DATA(h))->ifi_index == ifindex;
+        })) {
+      return 1;
+    }
   }
 }
 
