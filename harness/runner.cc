@@ -216,11 +216,13 @@ void Judge(const Case& c, const Running& run, bool timed_out, bool interrupted, 
       case RecordKind::kNote:
         notes += "[pid " + std::to_string(r.pid) + "] " + text + "\n";
         break;
+      // The first of "cannot run here" and "set-up broke" wins: whatever follows it (a parent
+      // noticing that its child gave up, say) is a consequence, not the cause.
       case RecordKind::kSkip:
-        if (skip == nullptr) skip = &r;
+        if (skip == nullptr && setup_error == nullptr) skip = &r;
         break;
       case RecordKind::kSetupError:
-        if (setup_error == nullptr) setup_error = &r;
+        if (setup_error == nullptr && skip == nullptr) setup_error = &r;
         break;
       case RecordKind::kBodyDone:
         body_done = true;

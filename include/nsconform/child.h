@@ -20,11 +20,18 @@ template <typename R, typename... Args>
 class FunctionRef<R(Args...)> {
  public:
   template <typename F>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, FunctionRef>)
+    requires(!std::is_same_v<std::remove_cvref_t<F>, FunctionRef> &&
+             !std::is_function_v<std::remove_reference_t<F>>)
   FunctionRef(F&& f)  // NOLINT: implicit by design, like std::function_ref
       : object_(const_cast<void*>(static_cast<const void*>(&f))),
         call_([](void* o, Args... args) -> R {
           return (*static_cast<std::remove_reference_t<F>*>(o))(std::forward<Args>(args)...);
+        }) {}
+  // A plain function: FunctionRef<int()> f = MyFunction;
+  FunctionRef(R (*fn)(Args...))  // NOLINT
+      : object_(reinterpret_cast<void*>(fn)),
+        call_([](void* o, Args... args) -> R {
+          return reinterpret_cast<R (*)(Args...)>(o)(std::forward<Args>(args)...);
         }) {}
   R operator()(Args... args) const { return call_(object_, std::forward<Args>(args)...); }
 
@@ -63,8 +70,11 @@ class UniqueFd {
 // open(2) with O_CLOEXEC; invalid UniqueFd with errno set on failure.
 UniqueFd OpenFile(const char* path, int flags);
 
-// A one-shot, one-direction event between two processes of a case: one side Signal()s,
-// the other Wait()s. Create it before forking; each side closes the end it does not use.
+// A one-direction event channel between processes of a case (a pipe): one side Signal()s or
+// Send()s, the other Wait()s or Receive()s — as many times as needed. Create it before
+// forking; each side closes the end it does not use. Closing the write end is an EOF that
+// wakes a waiter with false — but only once every process holding that end has closed it, so
+// to release several children prefer one Signal() per child.
 class Barrier {
  public:
   Barrier();  // SetupFailed is the caller's job: check ok()

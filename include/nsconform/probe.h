@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <type_traits>
 
 #include "nsconform/reason.h"
 
@@ -56,8 +57,10 @@ class Probe {
     return control() ? (rule_flags & ~removed_in_control) : rule_flags;
   }
   // `rule_value` normally, `control_value` in the control setting.
-  template <typename T>
-  T Pick(T rule_value, T control_value) const { return control() ? control_value : rule_value; }
+  template <typename A, typename B>
+  std::common_type_t<A, B> Pick(A rule_value, B control_value) const {
+    return control() ? control_value : rule_value;
+  }
 
   void Value(const char* key, int64_t value) const;
   // Records a syscall result; reads errno first thing, so pass the call directly:
