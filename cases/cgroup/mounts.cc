@@ -152,7 +152,7 @@ NSC_CASE({
               .namespaces = CLONE_NEWCGROUP | CLONE_NEWNS,
               .min_kernel = {4, 6}},
     .expect = {ExpectText("inherited.root", StartsWith("/..")), ExpectCall("remount", Succeeds()),
-               ExpectText("remounted.root", Eq(std::string("/"))), Record("setup.case_cgroup")},
+               ExpectText("remounted.root", "/"), Record("setup.case_cgroup")},
     .body = MountinfoRootUntilRemount,
 });
 

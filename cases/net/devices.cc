@@ -213,7 +213,7 @@ NSC_CASE({
               .min_kernel = {2, 6, 25},
               .kconfig = {"CONFIG_VETH"}},
     .expect = {ExpectCall("outer.create_veth", Succeeds()), ExpectCall("outer.clone", Succeeds()),
-               ExpectText("inner.proc_net_link", Eq(std::string("self/net"))),
+               ExpectText("inner.proc_net_link", "self/net"),
                Expect("inner.proc_net_lists_outer", Eq(0)),
                Expect("inner.proc_self_net_lists_outer", Eq(0)),
                Expect("outer.proc_pid_net_lists_outer", Eq(0)),

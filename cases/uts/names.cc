@@ -32,25 +32,6 @@ size_t Length(const char* s) {
   return n;
 }
 
-// Two text observations are equal / different (the shared vocabulary compares integers only).
-Expectation TextRelation(std::string key, std::string other, bool same) {
-  Expectation e;
-  e.key = std::move(key);
-  e.other = std::move(other);
-  e.expected = (same ? "same text as " : "text different from ") + e.other;
-  e.judge = [same](const Observation& a, const Observation* b) -> Verdict {
-    if (a.kind != RecordKind::kText || b == nullptr || b->kind != RecordKind::kText) {
-      return {false, "the observation is not a text"};
-    }
-    if ((a.text == b->text) == same) return {true, ""};
-    return {false, same ? "they differ" : "they are equal"};
-  };
-  return e;
-}
-Expectation ExpectSameText(std::string key, std::string other) {
-  return TextRelation(std::move(key), std::move(other), true);
-}
-
 // Identity of the UTS namespace the body started in (the harness's, i.e. the host's, or the one
 // the harness gave the case). Writers refuse to write when they are still in it.
 struct UtsIdentity {
@@ -235,7 +216,7 @@ NSC_CASE({
                ExpectSameText("outside.nodename", "host.nodename"),
                ExpectSameText("host_after.nodename", "host.nodename"),
                ExpectCall("joiner.setns", Succeeds()),
-               ExpectText("joined.nodename", Eq(std::string(kIsolatedHost))),
+               ExpectText("joined.nodename", kIsolatedHost),
                ExpectCall("body.clone", Succeeds())},
     .body = HostnameIsolated,
 });
@@ -256,7 +237,7 @@ NSC_CASE({
                ExpectSameText("outside.domainname", "host.domainname"),
                ExpectSameText("host_after.domainname", "host.domainname"),
                ExpectCall("joiner.setns", Succeeds()),
-               ExpectText("joined.domainname", Eq(std::string(kIsolatedDomain))),
+               ExpectText("joined.domainname", kIsolatedDomain),
                ExpectCall("body.clone", Succeeds())},
     .body = DomainnameIsolated,
 });
@@ -319,9 +300,9 @@ NSC_CASE({
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWUTS, .min_kernel = {3, 0}},
     .expect = {ExpectCall("target.sethostname", Succeeds()),
                ExpectCall("joiner.setns", Succeeds()),
-               ExpectText("joiner.hostname", Eq(std::string(kJoinedHost))),
+               ExpectText("joiner.hostname", kJoinedHost),
                ExpectCall("joiner.sethostname", Succeeds()),
-               ExpectText("target.hostname_after", Eq(std::string(kChangedByJoiner))),
+               ExpectText("target.hostname_after", kChangedByJoiner),
                ExpectCall("body.clone", Succeeds())},
     .body = SetnsJoins,
 });
