@@ -292,6 +292,13 @@ int UpdateCaps(bool all, int cap) {
 }
 }  // namespace
 
+int HasEffectiveCapability(int cap) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (syscall(SYS_capget, &header, data) == -1) return -1;
+  return static_cast<int>((data[cap / 32].effective >> (cap % 32)) & 1u);
+}
+
 int DropCapability(int cap) { return UpdateCaps(false, cap); }
 int DropAllCapabilities() { return UpdateCaps(true, 0); }
 

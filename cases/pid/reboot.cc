@@ -23,14 +23,6 @@ namespace {
 
 using ::testing::Eq;
 
-// 1 if `cap` is in the caller's effective set, 0 if not, -1 if capget failed.
-int64_t CapabilityEffective(int cap) {
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2]{};
-  if (syscall(SYS_capget, &header, data) == -1) return -1;
-  return (data[cap / 32].effective >> (cap % 32)) & 1u;
-}
-
 struct RebootPlan {
   unsigned long clone_flags;  // CLONE_NEWPID, or 0 in a control that drops the namespace
   unsigned int cmd;           // NSC_LINUX_REBOOT_CMD_*
@@ -61,7 +53,7 @@ void RebootFromNamespaceMember(const Probe& p, const RebootPlan& plan) {
       if (plan.drop_cap_sys_boot) {
         NSC_SETUP(p, DropCapability(CAP_SYS_BOOT), "drop CAP_SYS_BOOT (capset)");
       }
-      const int64_t cap = CapabilityEffective(CAP_SYS_BOOT);
+      const int64_t cap = HasEffectiveCapability(CAP_SYS_BOOT);
       p.Value("member.cap_sys_boot_effective", cap);
       if (guard && !p.control() && (!plan.drop_cap_sys_boot || cap == 0)) {
         long r = syscall(SYS_reboot, NSC_LINUX_REBOOT_MAGIC1, NSC_LINUX_REBOOT_MAGIC2, plan.cmd,

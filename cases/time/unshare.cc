@@ -9,6 +9,7 @@
 #include <linux/capability.h>
 #include <sys/wait.h>
 
+#include "../common/requires_cap_sys_admin.h"
 #include "nsconform/case.h"
 
 namespace nsc::cases {
@@ -105,17 +106,6 @@ NSC_CASE({
     .body = UnshareMovesChildrenOnly,
 });
 
-// Flow: 1. a child drops CAP_SYS_ADMIN (control: keeps it); 2. calls unshare(CLONE_NEWTIME).
-void RequiresCapSysAdmin(const Probe& p) {
-  ChildProcess child = Spawn(0, [&] {
-    if (!p.control()) NSC_SETUP(p, DropCapability(CAP_SYS_ADMIN), "dropping CAP_SYS_ADMIN");
-    p.Call("unshare", unshare(CLONE_NEWTIME));
-    return 0;
-  });
-  NSC_SETUP(p, child.pid(), "fork");
-  child.Wait();
-}
-
 NSC_CASE({
     .id = "time.requires_cap_sys_admin",
     .title = "Creating a time namespace without CAP_SYS_ADMIN fails with EPERM",
@@ -123,11 +113,11 @@ NSC_CASE({
     .references = {"unshare(2), ERRORS (EPERM)"},
     .observe = "a process without CAP_SYS_ADMIN (dropped with capset) calls "
                "unshare(CLONE_NEWTIME): EPERM",
-    .control = "CAP_SYS_ADMIN is kept: unshare(CLONE_NEWTIME) succeeds",
+    .control = kUnshareWithoutCapSysAdminControl,
     .needs = {.privilege = Privilege::kNocap, .namespaces = CLONE_NEWTIME, .min_kernel = {5, 6},
               .kconfig = {"CONFIG_TIME_NS"}, .needs_userns = true},
-    .expect = {ExpectCall("unshare", FailsWith(EPERM))},
-    .body = RequiresCapSysAdmin,
+    .expect = UnshareWithoutCapSysAdminExpectations(),
+    .body = UnshareWithoutCapSysAdmin<CLONE_NEWTIME>,
 });
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../common/requires_cap_sys_admin.h"
 #include "nsconform/case.h"
 
 namespace nsc::cases {
@@ -33,14 +34,6 @@ bool OutsideStartUts(const struct stat& start) {
   return now.st_dev != start.st_dev || now.st_ino != start.st_ino;
 }
 
-// 1 if `cap` is in the caller's effective set, 0 if not, -1 if capget failed.
-int HasEffectiveCap(int cap) {
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2]{};
-  if (syscall(SYS_capget, &header, data) == -1) return -1;
-  return (data[cap / 32].effective >> (cap % 32)) & 1u;
-}
-
 // Flow:
 //  1. C enters user namespace U1 together with a new UTS namespace (owned by U1).
 //  2. C enters a further user namespace U2 (child of U1): it has every capability in U2 but none
@@ -59,7 +52,7 @@ void SethostnameChecksOwnerUserns(const Probe& p) {
     }
     NSC_SETUP(p, EnterUserNamespace(p.Pick(0ul, static_cast<unsigned long>(CLONE_NEWUTS))),
               "unshare(CLONE_NEWUSER) and id maps for the inner user namespace");
-    p.Value("inner.cap_sys_admin", HasEffectiveCap(CAP_SYS_ADMIN));
+    p.Value("inner.cap_sys_admin", HasEffectiveCapability(CAP_SYS_ADMIN));
     p.Call("inner.sethostname", sethostname(kOwnerTestHost, Length(kOwnerTestHost)));
     p.Call("inner.unshare_uts", unshare(CLONE_NEWUTS));
     p.Call("own_uts.sethostname", sethostname(kOwnerTestHost, Length(kOwnerTestHost)));
@@ -92,27 +85,6 @@ NSC_CASE({
     .body = SethostnameChecksOwnerUserns,
 });
 
-// Flow:
-//  1. C drops CAP_SYS_ADMIN from its effective and permitted sets (a rootless caller has none).
-//     Control: C keeps the capability; a caller without it gains it in a new user namespace.
-//  2. C records whether it holds CAP_SYS_ADMIN, then unshare(CLONE_NEWUTS).
-void RequiresCapSysAdmin(const Probe& p) {
-  ChildProcess c = Spawn(0, [&] {
-    if (p.control()) {
-      if (HasEffectiveCap(CAP_SYS_ADMIN) != 1) {
-        NSC_SETUP(p, EnterUserNamespace(), "control: entering a user namespace for CAP_SYS_ADMIN");
-      }
-    } else {
-      NSC_SETUP(p, DropCapability(CAP_SYS_ADMIN), "capset: dropping CAP_SYS_ADMIN");
-    }
-    p.Value("caller.cap_sys_admin", HasEffectiveCap(CAP_SYS_ADMIN));
-    p.Call("unshare", unshare(CLONE_NEWUTS));
-    return 0;
-  });
-  p.Call("clone", c.pid());
-  c.Wait();
-}
-
 NSC_CASE({
     .id = "uts.requires_cap_sys_admin",
     .title = "Creating a UTS namespace without CAP_SYS_ADMIN fails with EPERM",
@@ -120,12 +92,10 @@ NSC_CASE({
     .references = {"clone(2), ERRORS", "unshare(2), ERRORS"},
     .observe = "without CAP_SYS_ADMIN and without a user namespace (capability dropped, or a "
                "non-root uid), unshare(CLONE_NEWUTS) returns EPERM",
-    .control = "the caller keeps (or, unprivileged, gains in a user namespace) CAP_SYS_ADMIN: "
-               "unshare succeeds",
+    .control = kUnshareWithoutCapSysAdminControl,
     .needs = {.privilege = Privilege::kNocap, .namespaces = CLONE_NEWUTS, .min_kernel = {2, 6, 19}},
-    .expect = {Expect("caller.cap_sys_admin", Eq(0)), ExpectCall("unshare", FailsWith(EPERM)),
-               ExpectCall("clone", Succeeds())},
-    .body = RequiresCapSysAdmin,
+    .expect = UnshareWithoutCapSysAdminExpectations(),
+    .body = UnshareWithoutCapSysAdmin<CLONE_NEWUTS>,
 });
 
 }  // namespace

@@ -170,6 +170,8 @@ class PathBuf {
 // ---------------------------------------------------------------------------------------------
 // Privilege
 
+// 1 if `cap` is in the caller's effective set, 0 if not, -1 (errno) if capget(2) failed.
+int HasEffectiveCapability(int cap);
 // Removes one capability from the effective, permitted and inheritable sets (capset(2)).
 int DropCapability(int cap);
 // Removes every capability from the effective, permitted and inheritable sets.

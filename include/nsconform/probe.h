@@ -59,7 +59,8 @@ class Probe {
   // `rule_value` normally, `control_value` in the control setting.
   template <typename A, typename B>
   std::common_type_t<A, B> Pick(A rule_value, B control_value) const {
-    return control() ? control_value : rule_value;
+    using T = std::common_type_t<A, B>;
+    return control() ? static_cast<T>(control_value) : static_cast<T>(rule_value);
   }
 
   void Value(const char* key, int64_t value) const;
