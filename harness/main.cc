@@ -368,7 +368,9 @@ void PrintSummary(std::ostream& out, const json& report, const std::vector<Repor
   for (const auto& e : run["errors"]) out << "RUN ERROR: " << e.get<std::string>() << "\n";
   for (const auto& r : report["results"]) {
     const std::string st = r["status"];
-    bool noteworthy = control ? st == "pass" || st == "error" : st == "fail" || st == "error";
+    const bool observation = r.value("kind", "assertion") == "observation";
+    bool noteworthy = control ? (st == "pass" && !observation) || st == "error"
+                              : st == "fail" || st == "error";
     if (noteworthy) {
       out << Pad(st, 6) << r["id"].get<std::string>() << ": " << r.value("reason", "control passed: the check did not detect the missing namespace") << "\n";
     }
@@ -382,9 +384,18 @@ int ExitCodeFor(const json& report, const RunResult& rr, bool control, bool no_e
   if (rr.stopped == StopCause::kSignal) return kExitInterrupted;
   if (rr.stopped == StopCause::kMaxRuntime) return kExitMaxRuntime;
   const json& s = report["summary"];
-  const int total = s["total"], pass = s["pass"], fail = s["fail"], skip = s["skip"], error = s["error"];
+  const int total = s["total"], fail = s["fail"], skip = s["skip"], error = s["error"];
   if (!report["run"]["errors"].empty()) return kExitFail;
-  if (control) return (pass == 0 && error == 0) ? (total == skip ? kExitAllSkipped : kExitOk) : kExitFail;
+  if (control) {
+    // A rule that only records (kind "observation") has no verdict to invert: its control
+    // passing is expected. Every other control must fail.
+    int assertion_passes = 0;
+    for (const auto& r : report["results"]) {
+      if (r["status"] == "pass" && r.value("kind", "assertion") != "observation") ++assertion_passes;
+    }
+    if (assertion_passes > 0 || error > 0) return kExitFail;
+    return total == skip ? kExitAllSkipped : kExitOk;
+  }
   if (error > 0) return kExitFail;
   if (fail > 0) return no_error_on_fail ? kExitOk : kExitFail;
   if (total > 0 && skip == total) return kExitAllSkipped;
