@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -180,13 +181,7 @@ int WriteSmallFile(const char* path, const char* text) {
 }
 
 int ReadStatusIds(pid_t pid, const char* field, int64_t* values, int max) {
-  PathBuf path("/proc/");
-  if (pid == 0) {
-    path.Add("self");
-  } else {
-    path.Add(pid);
-  }
-  path.Add("/status");
+  PathBuf path = ProcPath(pid, "status");
   char buf[4096];
   if (ReadSmallFile(path.c_str(), buf, sizeof buf) < 0) return -1;
   size_t flen = 0;
@@ -269,6 +264,43 @@ PathBuf& PathBuf::Add(int64_t v) {
   while (n > 0 && len_ + 1 < sizeof buf_) buf_[len_++] = digits[--n];
   buf_[len_] = '\0';
   return *this;
+}
+
+PathBuf ProcPath(pid_t pid, const char* file) {
+  PathBuf path("/proc/");
+  if (pid == 0) {
+    path.Add("self");
+  } else {
+    path.Add(pid);
+  }
+  path.Add("/").Add(file);
+  return path;
+}
+
+namespace {
+NsFileId FromStat(int rc, const struct stat& st) {
+  NsFileId id;
+  if (rc == 0) {
+    id.known = true;
+    id.dev = static_cast<int64_t>(st.st_dev);
+    id.ino = static_cast<int64_t>(st.st_ino);
+  }
+  return id;
+}
+}  // namespace
+
+NsFileId NsFileIdOf(const char* path) {
+  struct stat st{};
+  return FromStat(stat(path, &st), st);
+}
+
+NsFileId NsFileIdOfFd(int fd) {
+  struct stat st{};
+  return FromStat(fstat(fd, &st), st);
+}
+
+bool InOtherNamespace(const char* ns_path, const NsFileId& start) {
+  return NsFileIdOf(ns_path).DiffersFrom(start);
 }
 
 namespace {

@@ -152,6 +152,30 @@ pid_t ReadPpid(pid_t pid);
 // The state letter (3rd field) of /proc/<pid>/stat, or 0 if unreadable.
 char ReadProcState(pid_t pid);
 
+// ---------------------------------------------------------------------------------------------
+// Namespace identity and the host guard
+
+// Identity of a namespace file: (st_dev, st_ino) of e.g. /proc/self/ns/net, from stat(2).
+struct NsFileId {
+  bool known = false;  // stat succeeded
+  int64_t dev = 0;
+  int64_t ino = 0;
+  // Same namespace, positively known: false when either side could not be identified.
+  bool SameAs(const NsFileId& o) const { return known && o.known && dev == o.dev && ino == o.ino; }
+  // Different namespace, positively known: false when either side could not be identified.
+  bool DiffersFrom(const NsFileId& o) const { return known && o.known && !SameAs(o); }
+};
+NsFileId NsFileIdOf(const char* path);
+NsFileId NsFileIdOfFd(int fd);
+
+// The guard before anything that would change the host if the caller were still in the
+// harness's namespace (sethostname, creating IPC objects or links, writing per-namespace
+// sysctls...): true only if `ns_path` (e.g. "/proc/self/ns/uts") now names a namespace
+// positively different from `start`, which the body took with NsFileIdOf before creating any
+// namespace. Any doubt answers false.
+bool InOtherNamespace(const char* ns_path, const NsFileId& start);
+
+// ---------------------------------------------------------------------------------------------
 // A small fixed-capacity string builder: PathBuf p("/proc/"); p.Add(pid).Add("/ns/pid");
 class PathBuf {
  public:
@@ -166,6 +190,9 @@ class PathBuf {
   char buf_[256];
   size_t len_ = 0;
 };
+
+// "/proc/<pid>/<file>", with pid 0 meaning "self": ProcPath(0, "ns/pid"), ProcPath(pid, "uid_map").
+PathBuf ProcPath(pid_t pid, const char* file);
 
 // ---------------------------------------------------------------------------------------------
 // Privilege
