@@ -38,6 +38,61 @@ std::string Join(const C& items) {
   return s.empty() ? "(none)" : s;
 }
 
+// Knobs the cases have reasons to touch (inside their own namespaces only): the host's must not
+// move. ns_last_pid is left out on purpose: every fork on the machine changes it.
+const char* const kAuditedSysctls[] = {
+    "user/max_user_namespaces", "user/max_pid_namespaces",  "user/max_net_namespaces",
+    "user/max_mnt_namespaces",  "user/max_ipc_namespaces",  "user/max_uts_namespaces",
+    "user/max_cgroup_namespaces", "user/max_time_namespaces", "kernel/msgmax",
+    "kernel/msgmnb",            "kernel/msgmni",            "kernel/shmmax",
+    "kernel/shmall",            "kernel/shmmni",            "kernel/sem",
+    "fs/mqueue/msg_max",        "fs/mqueue/msgsize_max",    "fs/mqueue/queues_max",
+    "net/ipv4/ip_forward",      "net/ipv4/ip_unprivileged_port_start",
+};
+
+// Directories below the harness's own cgroup in every mounted hierarchy: a case that makes a
+// child cgroup must remove it again.
+std::set<std::string> SubCgroups() {
+  std::map<std::string, std::string> own;  // controller list ("" for v2) -> path
+  std::istringstream cg(ReadFileOr("/proc/self/cgroup", ""));
+  std::string line;
+  while (std::getline(cg, line)) {
+    auto a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    own[line.substr(a + 1, b - a - 1)] = line.substr(b + 1);
+  }
+  std::set<std::string> out;
+  std::istringstream mi(ReadFileOr("/proc/self/mountinfo", ""));
+  while (std::getline(mi, line)) {
+    auto dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream f(line), t(line.substr(dash + 3));
+    std::string id, parent, devno, root, mountpoint, fstype, source, opts;
+    f >> id >> parent >> devno >> root >> mountpoint;
+    t >> fstype >> source >> opts;
+    std::string key;
+    if (fstype == "cgroup2") {
+      key = "";
+    } else if (fstype == "cgroup") {
+      for (const auto& [controllers, path] : own) {
+        if (!controllers.empty() && opts.find(controllers) != std::string::npos) key = controllers;
+      }
+      if (key.empty()) continue;
+    } else {
+      continue;
+    }
+    auto it = own.find(key);
+    if (it == own.end() || !it->second.starts_with(root)) continue;
+    std::string rel = it->second.substr(root == "/" ? 0 : root.size());
+    std::filesystem::path dir = mountpoint + (rel == "/" ? "" : rel);
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      if (e.is_directory(ec)) out.insert(e.path().string());
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 HostSnapshot TakeHostSnapshot() {
@@ -71,6 +126,11 @@ HostSnapshot TakeHostSnapshot() {
     for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/dev/mqueue", ec)) ++mq;
   }
   s.ipc_objects["mqueue"] = mq;
+  for (const char* knob : kAuditedSysctls) {
+    std::string value = Trim(ReadFileOr(std::string("/proc/sys/") + knob, "\x01"));
+    if (value != "\x01") s.sysctls[knob] = value;
+  }
+  s.cgroups = SubCgroups();
   ForEachChild(getpid(), [&](pid_t child) {
     if (ReadProcState(child) == 'Z') return;
     std::string comm = Trim(ReadFileOr("/proc/" + std::to_string(child) + "/comm", "?"));
@@ -107,6 +167,16 @@ std::vector<std::string> DiffHostSnapshots(const HostSnapshot& before, const Hos
                       std::to_string(now));
     }
   }
+  for (const auto& [knob, value] : before.sysctls) {
+    auto it = after.sysctls.find(knob);
+    if (it != after.sysctls.end() && it->second != value) {
+      diffs.push_back("sysctl " + knob + " changed from '" + value + "' to '" + it->second + "'");
+    }
+  }
+  std::vector<std::string> new_cgroups;
+  std::set_difference(after.cgroups.begin(), after.cgroups.end(), before.cgroups.begin(),
+                      before.cgroups.end(), std::back_inserter(new_cgroups));
+  for (const auto& c : new_cgroups) diffs.push_back("cgroup left behind: " + c);
   if (after.harness_children.size() > before.harness_children.size()) {
     diffs.push_back("processes left running as children of the harness: " +
                     Join(after.harness_children));

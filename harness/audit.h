@@ -16,6 +16,8 @@ struct HostSnapshot {
   std::vector<std::string> links;             // network interface names
   std::map<std::string, int> ipc_objects;     // "sysvipc/shm" -> count, "mqueue" -> count
   std::vector<std::string> harness_children;  // "pid comm" of live children of the harness
+  std::map<std::string, std::string> sysctls;  // per-namespace knobs of the harness's namespaces
+  std::set<std::string> cgroups;               // sub-cgroups of the harness's own cgroups
 };
 
 HostSnapshot TakeHostSnapshot();
