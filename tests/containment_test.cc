@@ -346,8 +346,8 @@ TEST(StopByMaxRuntime, Exit124PartialReportsNotRunCasesNoLeftovers) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Host audit. nsconform-selftest-hostaudit's cases change the hostname, leave a SysV shm
-// segment and leave a mount. It runs under unshare(1) in fresh mount, UTS, IPC and network
+// Host audit. nsconform-selftest-hostaudit's cases change the hostname and an IPC sysctl, leave
+// a SysV shm segment and leave a mount. It runs under unshare(1) in fresh mount, UTS, IPC and network
 // namespaces, so the "host" it changes is thrown away when the run ends.
 
 // "NSCONFORM_SELFTEST_HOST_UTS=dev:ino" etc.: this process's namespaces, i.e. the host's.
@@ -383,6 +383,7 @@ TEST(HostAudit, CatchesHostVisibleChangesInsideThrowawayNamespaces) {
   const json& errors = report["run"]["errors"];
   EXPECT_THAT(errors, Contains(HasSubstr("hostname changed"))) << errors.dump(2);
   EXPECT_THAT(errors, Contains(HasSubstr("sysvipc/shm"))) << errors.dump(2);
+  EXPECT_THAT(errors, Contains(HasSubstr("sysctl kernel/msgmnb changed"))) << errors.dump(2);
   EXPECT_THAT(errors, Contains(AllOf(HasSubstr("mount appeared"), HasSubstr("mountpoint"))))
       << errors.dump(2);
   EXPECT_EQ(report["run"]["exit_code"], 1);

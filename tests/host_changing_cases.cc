@@ -101,5 +101,31 @@ NSC_CASE({
     .body = LeavesMount,
 });
 
+// Flow: 1. refuse unless the IPC namespace is not the host's; 2. write kernel/msgmnb (a knob
+// of the IPC namespace) of the harness's IPC namespace, one above its current value.
+void ChangesIpcSysctl(const Probe& p) {
+  if (!NotInHostNamespace("ipc", "NSCONFORM_SELFTEST_HOST_IPC")) {
+    p.Skip(ReasonCode::kPreconditionUnmet, "not inside a throwaway IPC namespace");
+  }
+  char value[64];
+  NSC_SETUP(p, ReadSmallFile("/proc/sys/kernel/msgmnb", value, sizeof value), "read msgmnb");
+  int64_t v = 0;
+  for (const char* c = value; *c >= '0' && *c <= '9'; ++c) v = v * 10 + (*c - '0');
+  PathBuf next;
+  next.Add(v + 1);
+  p.Call("write_msgmnb", WriteSmallFile("/proc/sys/kernel/msgmnb", next.c_str()));
+}
+
+NSC_CASE({
+    .id = "selftest.changes_ipc_sysctl",
+    .title = "A case that changes kernel.msgmnb of the harness's IPC namespace",
+    .source = {"tests/host_changing_cases.cc", "selftest"},
+    .observe = "write /proc/sys/kernel/msgmnb without CLONE_NEWIPC",
+    .control = "the same",
+    .timeout_s = 2,
+    .expect = {ExpectCall("write_msgmnb", Succeeds())},
+    .body = ChangesIpcSysctl,
+});
+
 }  // namespace
 }  // namespace nsc::selftest
