@@ -144,6 +144,11 @@ void ProbeUserNamespaces(Environment& env) {
   } else if (debian_knob == "0") {
     env.userns_unavailable_code = ReasonCode::kDisabledBySysctl;
     env.userns_unavailable_why = probe + "; kernel.unprivileged_userns_clone is 0";
+  } else if (err == EPERM && !env.root_is_mount_point) {
+    env.userns_unavailable_code = ReasonCode::kPreconditionUnmet;
+    env.userns_unavailable_why =
+        probe + "; the process is chrooted (\"/\" is not a mount point), and user_namespaces(7) "
+                "refuses user namespaces to a chrooted caller";
   } else if (err == ENOSPC || err == EUSERS) {
     env.userns_unavailable_code = ReasonCode::kDisabledBySysctl;
     env.userns_unavailable_why = probe + "; the user-namespace limit is reached";
@@ -288,6 +293,17 @@ Environment ProbeEnvironment(bool redact) {
               {"pid_ns_depth", env.pid_ns_depth},
               {"ns", ns},
               {"cgroup", Trim(ReadFileOr("/proc/self/cgroup", ""))}};
+
+  env.root_is_mount_point = false;
+  std::istringstream mountinfo(ReadFileOr("/proc/self/mountinfo", ""));
+  std::string mline;
+  while (std::getline(mountinfo, mline)) {
+    std::istringstream f(mline);
+    std::string id, parent, devno, root, mountpoint;
+    f >> id >> parent >> devno >> root >> mountpoint;
+    if (mountpoint == "/") env.root_is_mount_point = true;
+  }
+  env.exec["root_is_mount_point"] = env.root_is_mount_point;
 
   ProbeUserNamespaces(env);
   env.exec["userns_available"] = env.userns_available;

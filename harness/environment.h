@@ -30,6 +30,9 @@ struct Environment {
   bool userns_available = false;
   ReasonCode userns_unavailable_code = ReasonCode::kNone;
   std::string userns_unavailable_why;
+  // "/" is a mount point of this mount namespace. Not so in a chroot into a plain directory:
+  // then no private mount namespace can be set up (MS_PRIVATE on "/" is EINVAL).
+  bool root_is_mount_point = true;
   int pid_ns_depth = 1;  // number of NSpid fields
   int seccomp_mode = 0;
 

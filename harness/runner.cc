@@ -412,6 +412,23 @@ Admission Admit(const Case& c, const Environment& env, bool force_userns) {
       }
     }
   }
+  // A case that lists a namespace type creates namespaces of that type: user namespaces must
+  // be creatable, and a mount namespace needs "/" to be a mount point to be made private.
+  if ((c.needs.namespaces & CLONE_NEWUSER) != 0 && !env.userns_available) {
+    a.runnable = false;
+    a.code = env.userns_unavailable_code;
+    a.status = a.code == ReasonCode::kHarnessError ? Status::kError : Status::kSkip;
+    a.reason = "needs to create user namespaces, which this environment refuses: " +
+               env.userns_unavailable_why;
+    return a;
+  }
+  if ((c.needs.namespaces & CLONE_NEWNS) != 0 && !env.root_is_mount_point) {
+    a.runnable = false;
+    a.code = ReasonCode::kPreconditionUnmet;
+    a.reason = "needs a private mount namespace, but \"/\" is not a mount point here (a chroot "
+               "into a plain directory), so mounts could not be kept from the host";
+    return a;
+  }
   switch (c.needs.privilege) {
     case Privilege::kNone:
       break;

@@ -46,7 +46,9 @@ struct KernelVersion {
 
 struct Requirements {
   Privilege privilege = Privilege::kNone;
-  // CLONE_NEW* flags whose /proc/self/ns/<type> must exist (NS_TYPE_UNSUPPORTED otherwise).
+  // CLONE_NEW* flags of the namespace types the case creates or uses. Each /proc/self/ns/<type>
+  // must exist (NS_TYPE_UNSUPPORTED otherwise); with CLONE_NEWUSER, user namespaces must be
+  // creatable here; with CLONE_NEWNS, "/" must be a mount point (not a plain chroot).
   unsigned long namespaces = 0;
   KernelVersion min_kernel{};
   // Kernel config options that must be y or m, e.g. {"CONFIG_PID_NS"} (checked when known).
