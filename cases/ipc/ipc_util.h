@@ -1,9 +1,9 @@
 // Helpers shared by the IPC-namespace cases (cases/ipc/*.cc): a run-time guard that a process is
 // in an IPC namespace the case created, raw POSIX message-queue calls, and /proc readers.
 //
-// Never touch the host: a case creates SysV or POSIX IPC objects only after InCaseIpcNs(start)
-// said that the caller's IPC namespace differs from the one the body started in (the
-// harness's). Controls keep to that too: they share one case-created namespace between two
+// Never touch the host: a case creates SysV or POSIX IPC objects only after
+// RequireCaseIpcNs(start) said that the caller's IPC namespace differs from the one the body
+// started in (the harness's). Controls keep to that too: they share one case-created namespace between two
 // case processes instead of dropping CLONE_NEWIPC. Async-signal-safe: raw syscalls and stack
 // buffers only.
 #pragma once
@@ -22,34 +22,10 @@ namespace nsc::cases::ipc {
 // The SysV key the cases use. Any key will do: objects live only in case-created namespaces.
 inline constexpr int kKey = 0x6e736331;  // "nsc1"
 
-// Identity of an IPC namespace, from stat(2) of its nsfs file.
-struct IpcNsIdentity {
-  bool known = false;
-  dev_t dev = 0;
-  ino_t ino = 0;
-};
-
-inline IpcNsIdentity CurrentIpcNs() {
-  IpcNsIdentity id;
-  struct stat st;
-  if (stat("/proc/self/ns/ipc", &st) == 0) {
-    id.known = true;
-    id.dev = st.st_dev;
-    id.ino = st.st_ino;
-  }
-  return id;
-}
-
-// True only if the caller is positively in another IPC namespace than `start` (taken by the
-// body before it created any namespace). Any doubt refuses.
-inline bool InCaseIpcNs(const IpcNsIdentity& start) {
-  const IpcNsIdentity now = CurrentIpcNs();
-  return start.known && now.known && (now.dev != start.dev || now.ino != start.ino);
-}
-
-// Refuses (SetupFailed) to go on outside a case-created IPC namespace.
-inline void RequireCaseIpcNs(const Probe& p, const IpcNsIdentity& start, const char* who) {
-  if (!InCaseIpcNs(start)) {
+// Refuses (SetupFailed) to go on unless the caller is positively in another IPC namespace than
+// `start` (NsFileIdOf("/proc/self/ns/ipc"), taken by the body before it created any namespace).
+inline void RequireCaseIpcNs(const Probe& p, const NsFileId& start, const char* who) {
+  if (!InOtherNamespace("/proc/self/ns/ipc", start)) {
     PathBuf why(who);
     why.Add(" is not in an IPC namespace the case created; refusing to create IPC objects");
     p.SetupFailed(why.c_str());

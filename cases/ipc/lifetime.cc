@@ -54,7 +54,7 @@ int64_t AwaitWatchRemoved(int ifd, int wd) {
 //  6. The body drops the pin and waits (bounded) for the watch on Q to be removed: the kernel
 //     tears the namespace's queue filesystem down with the namespace (recorded, item 34).
 void ObjectsDestroyedWithNs(const Probe& p) {
-  const IpcNsIdentity start = CurrentIpcNs();
+  const NsFileId start = NsFileIdOf("/proc/self/ns/ipc");
   const PathBuf name = QueueName("life", RawGetpid());
   UniqueFd ifd(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
   if (!ifd.valid()) p.SetupFailed("inotify_init1");

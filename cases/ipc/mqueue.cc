@@ -50,7 +50,7 @@ int DirectoryLists(const char* dir, const char* name) {
 //     Control: B is cloned without CLONE_NEWIPC and shares A's namespace.
 //  3. A unlinks the queue; its namespace dies with it anyway.
 void PosixMqIsolated(const Probe& p) {
-  const IpcNsIdentity start = CurrentIpcNs();
+  const NsFileId start = NsFileIdOf("/proc/self/ns/ipc");
   const PathBuf name = QueueName("mq", RawGetpid());
   ChildProcess a = Spawn(CLONE_NEWIPC, [&] {
     RequireCaseIpcNs(p, start, "A");
@@ -101,7 +101,7 @@ constexpr char kQueueDir[] = "/tmp/mq";
 //  3. H lists Q and opens the queue through it; it also records whether a new queue can still
 //     be created through the mount (not documented: recorded).
 void MqueueMountPinsNs(const Probe& p) {
-  const IpcNsIdentity start = CurrentIpcNs();
+  const NsFileId start = NsFileIdOf("/proc/self/ns/ipc");
   const PathBuf name = QueueName("pin", RawGetpid());
   ChildProcess h = Spawn(CLONE_NEWIPC, [&] {
     RequireCaseIpcNs(p, start, "H");

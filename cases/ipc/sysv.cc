@@ -32,7 +32,7 @@ union SemArg {  // union semun of semctl(2), which callers must define themselve
 //     Control: B is cloned without CLONE_NEWIPC and shares A's namespace.
 //  3. A removes the objects (IPC_RMID); its namespace dies with it anyway.
 void SysvObjectsIsolated(const Probe& p) {
-  const IpcNsIdentity start = CurrentIpcNs();
+  const NsFileId start = NsFileIdOf("/proc/self/ns/ipc");
   ChildProcess a = Spawn(CLONE_NEWIPC, [&] {
     RequireCaseIpcNs(p, start, "A");
     p.NsId("A.ipc_ns", "/proc/self/ns/ipc");
@@ -91,7 +91,7 @@ NSC_CASE({
 //     a new namespace copies its creator's, the kernel defaults otherwise (item 15, recorded).
 //  6. The body reads its own values again.
 void SysctlsPerNs(const Probe& p) {
-  const IpcNsIdentity start = CurrentIpcNs();
+  const NsFileId start = NsFileIdOf("/proc/self/ns/ipc");
   p.Value("parent.msgmax_before", ReadNumberFile("/proc/sys/kernel/msgmax"));
   p.Value("parent.mq_msg_max_before", ReadNumberFile("/proc/sys/fs/mqueue/msg_max"));
   ChildProcess a = Spawn(CLONE_NEWIPC, [&] {
@@ -180,7 +180,7 @@ NSC_CASE({
 //     Control: B calls unshare(0) instead; its adjustment stays pending.
 //  5. B exits (any pending adjustment is applied then); A records the final value.
 void UnshareImpliesSysvsem(const Probe& p) {
-  const IpcNsIdentity start = CurrentIpcNs();
+  const NsFileId start = NsFileIdOf("/proc/self/ns/ipc");
   ChildProcess a = Spawn(CLONE_NEWIPC, [&] {
     RequireCaseIpcNs(p, start, "A");
     const int sem = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);

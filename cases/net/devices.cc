@@ -10,6 +10,7 @@
 // program; sysfs is mounted only in a private mount namespace. No host NIC is ever moved.
 #include <dirent.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "net_util.h"
@@ -79,7 +80,7 @@ int64_t CountInSysfsOf(const char* names) {
 //     devices (item 13, recorded).
 //  4. P records whether its /proc/self/net/dev lists nscB0 while N is still alive.
 void DevicesIsolated(const Probe& p) {
-  const NetNsIdentity start = CurrentNetNs();
+  const NsFileId start = NsFileIdOf("/proc/self/ns/net");
   PathBuf body_devices;
   NetDevNames("/proc/self/net/dev", body_devices);
   ChildProcess outer = Spawn(CLONE_NEWNET, [&] {
@@ -159,7 +160,7 @@ NSC_CASE({
 //     Control: N is cloned without CLONE_NEWNET and shares P's namespace.
 //  3. While N is alive, P looks for nscP0 in /proc/N/net/dev and in its own /proc/self/net/dev.
 void ProcNetIsPerProcess(const Probe& p) {
-  const NetNsIdentity start = CurrentNetNs();
+  const NsFileId start = NsFileIdOf("/proc/self/ns/net");
   ChildProcess outer = Spawn(CLONE_NEWNET, [&] {
     RequireCaseNetNs(p, start, "P");
     p.Call("outer.create_veth", CreateVethPair("nscP0", "nscP1"));
@@ -235,7 +236,7 @@ constexpr int kTeardownWaitMs = 10000;  // bound for the asynchronous network-na
 //     RTM_DELLINK of nscV0 (recorded: 1 = the message, 2 = found gone without it, 0 = none),
 //     then records whether /proc/self/net/dev still lists nscV0.
 void VethDestroyedWithNs(const Probe& p) {
-  const NetNsIdentity start = CurrentNetNs();
+  const NsFileId start = NsFileIdOf("/proc/self/ns/net");
   ChildProcess outer = Spawn(CLONE_NEWNET, [&] {
     RequireCaseNetNs(p, start, "P");
     UniqueFd monitor(OpenLinkMonitor());

@@ -17,7 +17,6 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -31,32 +30,11 @@ namespace nsc::cases::net {
 // ---------------------------------------------------------------------------------------------
 // Namespace guard
 
-struct NetNsIdentity {
-  bool known = false;
-  dev_t dev = 0;
-  ino_t ino = 0;
-};
-
-inline NetNsIdentity CurrentNetNs() {
-  NetNsIdentity id;
-  struct stat st;
-  if (stat("/proc/self/ns/net", &st) == 0) {
-    id.known = true;
-    id.dev = st.st_dev;
-    id.ino = st.st_ino;
-  }
-  return id;
-}
-
-// True only if the caller is positively in another network namespace than `start` (taken by
-// the body before it created any namespace). Any doubt refuses.
-inline bool InCaseNetNs(const NetNsIdentity& start) {
-  const NetNsIdentity now = CurrentNetNs();
-  return start.known && now.known && (now.dev != start.dev || now.ino != start.ino);
-}
-
-inline void RequireCaseNetNs(const Probe& p, const NetNsIdentity& start, const char* who) {
-  if (!InCaseNetNs(start)) {
+// Refuses (SetupFailed) to go on unless the caller is positively in another network namespace
+// than `start` (NsFileIdOf("/proc/self/ns/net"), taken by the body before it created any
+// namespace).
+inline void RequireCaseNetNs(const Probe& p, const NsFileId& start, const char* who) {
+  if (!InOtherNamespace("/proc/self/ns/net", start)) {
     PathBuf why(who);
     why.Add(" is not in a network namespace the case created; refusing to touch links");
     p.SetupFailed(why.c_str());

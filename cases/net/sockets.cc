@@ -36,7 +36,7 @@ int BindLoopbackTcp(uint16_t port) {
 //  2. A clones B with CLONE_NEWNET; B brings its lo up and binds TCP 127.0.0.1:P too.
 //     Control: B is cloned without CLONE_NEWNET and shares A's (case-created) namespace.
 void PortsIsolated(const Probe& p) {
-  const NetNsIdentity start = CurrentNetNs();
+  const NsFileId start = NsFileIdOf("/proc/self/ns/net");
   ChildProcess a = Spawn(CLONE_NEWNET, [&] {
     RequireCaseNetNs(p, start, "A");
     p.Call("A.lo_up", BringUp("lo"));
@@ -99,7 +99,7 @@ int ConnectTo(const struct sockaddr_un& addr, socklen_t len) {
 //  2. A clones B with CLONE_NEWNET; B connects to the same abstract address.
 //     Control: B is cloned without CLONE_NEWNET and shares A's (case-created) namespace.
 void AbstractUnixIsolated(const Probe& p) {
-  const NetNsIdentity start = CurrentNetNs();
+  const NsFileId start = NsFileIdOf("/proc/self/ns/net");
   struct sockaddr_un addr;
   const socklen_t len = AbstractAddress(&addr, RawGetpid());
   ChildProcess a = Spawn(CLONE_NEWNET, [&] {
