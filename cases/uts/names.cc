@@ -8,7 +8,6 @@
 // The host's names are read at run time and compared, never assumed.
 #include <fcntl.h>
 #include <sched.h>
-#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -30,31 +29,6 @@ size_t Length(const char* s) {
   size_t n = 0;
   while (s[n] != '\0') ++n;
   return n;
-}
-
-// Identity of the UTS namespace the body started in (the harness's, i.e. the host's, or the one
-// the harness gave the case). Writers refuse to write when they are still in it.
-struct UtsIdentity {
-  dev_t dev = 0;
-  ino_t ino = 0;
-  bool known = false;
-};
-
-UtsIdentity CurrentUts() {
-  UtsIdentity id;
-  struct stat st;
-  if (stat("/proc/self/ns/uts", &st) == 0) {
-    id.dev = st.st_dev;
-    id.ino = st.st_ino;
-    id.known = true;
-  }
-  return id;
-}
-
-// True only if the caller's UTS namespace is positively known to differ from `start`.
-bool OutsideStartUts(const UtsIdentity& start) {
-  const UtsIdentity now = CurrentUts();
-  return start.known && now.known && (now.dev != start.dev || now.ino != start.ino);
 }
 
 // Records uname()'s nodename and domainname under `<who>.nodename` / `<who>.domainname`.
@@ -87,11 +61,13 @@ void SetNames(const Probe& p, const char* who, const char* host, const char* dom
 //     for C's go-ahead and records its names, which must equal A's.
 //     Control: C clones G *before* renaming A, so B was copied from A's old names.
 void CopiedAtCreation(const Probe& p) {
-  const UtsIdentity start = CurrentUts();
+  const NsFileId start = NsFileIdOf("/proc/self/ns/uts");
   RecordNames(p, "host");
   ChildProcess c = Spawn(CLONE_NEWUTS, [&] {
     RecordNames(p, "first_ns");
-    if (!OutsideStartUts(start)) p.SetupFailed("C is not in a new UTS namespace; refusing to rename");
+    if (!InOtherNamespace("/proc/self/ns/uts", start)) {
+      p.SetupFailed("C is not in a new UTS namespace; refusing to rename");
+    }
     Barrier go;
     if (!go.ok()) p.SetupFailed("pipe for the barrier");
     auto spawn_g = [&] {
@@ -153,14 +129,16 @@ NSC_CASE({
 //  4. Reader J joins W's namespace with setns() and records the names W set.
 //  5. The body records its own names again after W has gone.
 void NameIsolated(const Probe& p, bool hostname) {
-  const UtsIdentity start = CurrentUts();
+  const NsFileId start = NsFileIdOf("/proc/self/ns/uts");
   RecordNames(p, "host");
   Barrier written, done;
   if (!written.ok() || !done.ok()) p.SetupFailed("pipes for the barriers");
   ChildProcess w = Spawn(CLONE_NEWUTS, [&] {
     written.CloseReadEnd();
     done.CloseWriteEnd();
-    if (!OutsideStartUts(start)) p.SetupFailed("W is not in a new UTS namespace; refusing to rename");
+    if (!InOtherNamespace("/proc/self/ns/uts", start)) {
+      p.SetupFailed("W is not in a new UTS namespace; refusing to rename");
+    }
     if (hostname) {
       p.Call("writer.set", sethostname(kIsolatedHost, Length(kIsolatedHost)));
     } else {
@@ -176,9 +154,7 @@ void NameIsolated(const Probe& p, bool hostname) {
   done.CloseReadEnd();
   if (!written.Wait()) p.SetupFailed("writer exited before setting the name");
 
-  PathBuf w_uts("/proc/");
-  w_uts.Add(w.pid()).Add("/ns/uts");
-  UniqueFd w_ns = OpenFile(w_uts.c_str(), O_RDONLY);
+  UniqueFd w_ns = OpenFile(ProcPath(w.pid(), "ns/uts").c_str(), O_RDONLY);
   if (!w_ns.valid()) p.SetupFailed("open /proc/W/ns/uts");
 
   ChildProcess o = Spawn(0, [&] {
@@ -250,13 +226,15 @@ NSC_CASE({
 //  3. J records gethostname(), then sets "nsc-uts-changed-by-joiner".
 //  4. T records its hostname after J has finished: it sees J's change.
 void SetnsJoins(const Probe& p) {
-  const UtsIdentity start = CurrentUts();
+  const NsFileId start = NsFileIdOf("/proc/self/ns/uts");
   Barrier named, joined;
   if (!named.ok() || !joined.ok()) p.SetupFailed("pipes for the barriers");
   ChildProcess t = Spawn(CLONE_NEWUTS, [&] {
     named.CloseReadEnd();
     joined.CloseWriteEnd();
-    if (!OutsideStartUts(start)) p.SetupFailed("T is not in a new UTS namespace; refusing to rename");
+    if (!InOtherNamespace("/proc/self/ns/uts", start)) {
+      p.SetupFailed("T is not in a new UTS namespace; refusing to rename");
+    }
     p.Call("target.sethostname", sethostname(kJoinedHost, Length(kJoinedHost)));
     named.Signal();
     if (!joined.Wait()) p.SetupFailed("joiner exited early");
@@ -271,15 +249,16 @@ void SetnsJoins(const Probe& p) {
   joined.CloseReadEnd();
   if (!named.Wait()) p.SetupFailed("target exited before naming its namespace");
   ChildProcess j = Spawn(CLONE_NEWUTS, [&] {
-    PathBuf target("/proc/");
-    target.Add(t.pid()).Add("/ns/uts");
+    const PathBuf target = ProcPath(t.pid(), "ns/uts");
     UniqueFd ns = OpenFile(p.control() ? "/proc/self/ns/uts" : target.c_str(), O_RDONLY);
     if (!ns.valid()) p.SetupFailed("open the UTS namespace file to join");
     p.Call("joiner.setns", setns(ns.get(), CLONE_NEWUTS));
     char name[65] = {};
     p.Call("joiner.gethostname", gethostname(name, sizeof name - 1));
     p.Text("joiner.hostname", name);
-    if (!OutsideStartUts(start)) p.SetupFailed("J is in the start UTS namespace; refusing to rename");
+    if (!InOtherNamespace("/proc/self/ns/uts", start)) {
+      p.SetupFailed("J is in the start UTS namespace; refusing to rename");
+    }
     p.Call("joiner.sethostname", sethostname(kChangedByJoiner, Length(kChangedByJoiner)));
     return 0;
   });

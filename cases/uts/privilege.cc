@@ -6,7 +6,6 @@
 // Never touch the host: every sethostname() here runs in a UTS namespace the case created
 // (checked at run time before the first rename), in the rule and in the control.
 #include <linux/capability.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -26,14 +25,6 @@ size_t Length(const char* s) {
   return n;
 }
 
-// True only if the caller's UTS namespace is positively known to differ from `start` (the
-// stat of /proc/self/ns/uts that the body took before creating any namespace).
-bool OutsideStartUts(const struct stat& start) {
-  struct stat now;
-  if (stat("/proc/self/ns/uts", &now) == -1) return false;
-  return now.st_dev != start.st_dev || now.st_ino != start.st_ino;
-}
-
 // Flow:
 //  1. C enters user namespace U1 together with a new UTS namespace (owned by U1).
 //  2. C enters a further user namespace U2 (child of U1): it has every capability in U2 but none
@@ -42,12 +33,12 @@ bool OutsideStartUts(const struct stat& start) {
 //  3. sethostname() is recorded: EPERM, since C lacks CAP_SYS_ADMIN in U1.
 //  4. unshare(CLONE_NEWUTS) (the new UTS namespace is owned by U2), then sethostname() succeeds.
 void SethostnameChecksOwnerUserns(const Probe& p) {
-  struct stat start;
-  NSC_SETUP(p, stat("/proc/self/ns/uts", &start), "stat /proc/self/ns/uts");
+  const NsFileId start = NsFileIdOf("/proc/self/ns/uts");
+  if (!start.known) p.SetupFailed("stat /proc/self/ns/uts");
   ChildProcess c = Spawn(0, [&] {
     NSC_SETUP(p, EnterUserNamespace(CLONE_NEWUTS),
               "unshare(CLONE_NEWUSER|CLONE_NEWUTS) and id maps for the outer user namespace");
-    if (!OutsideStartUts(start)) {
+    if (!InOtherNamespace("/proc/self/ns/uts", start)) {
       p.SetupFailed("still in the body's UTS namespace after unshare; refusing to rename");
     }
     NSC_SETUP(p, EnterUserNamespace(p.Pick(0ul, static_cast<unsigned long>(CLONE_NEWUTS))),
