@@ -23,24 +23,6 @@ namespace {
 using ::testing::Eq;
 using ::testing::StartsWith;
 
-// Identity of the namespace behind /proc/self/ns/<name>.
-struct NsIdentity {
-  bool known = false;
-  dev_t dev = 0;
-  ino_t ino = 0;
-  bool Same(const NsIdentity& o) const { return known && o.known && dev == o.dev && ino == o.ino; }
-};
-NsIdentity SelfNs(const char* path) {
-  NsIdentity id;
-  struct stat st;
-  if (stat(path, &st) == 0) {
-    id.known = true;
-    id.dev = st.st_dev;
-    id.ino = st.st_ino;
-  }
-  return id;
-}
-
 // The root field of the first (first == true) or last mountinfo entry mounted on `mountpoint`.
 void MountRootAt(const char* mountpoint, bool first, char* root, size_t cap) {
   CopyString(root, cap, "(no such mount)", 15);
@@ -84,7 +66,7 @@ void MountinfoRootUntilRemount(const Probe& p) {
   }
   Barrier moved, looked, release;
   if (!moved.ok() || !looked.ok() || !release.ok()) p.SetupFailed("pipes for the barriers");
-  const NsIdentity start_cgroup_ns = SelfNs("/proc/self/ns/cgroup");
+  const NsFileId start_cgroup_ns = NsFileIdOf("/proc/self/ns/cgroup");
   CaseCgroup cg;
   const PathBuf name = CaseCgroupName("mi");
   const bool made = cg.Create(name.c_str(), true) == 0;
@@ -104,7 +86,7 @@ void MountinfoRootUntilRemount(const Probe& p) {
     MountRootAt(v2.mountpoint, true, root, sizeof root);
     p.Text("inherited.root", root);
     if (p.control()) NSC_SETUP(p, unshare(CLONE_NEWCGROUP), "control: unshare(CLONE_NEWCGROUP)");
-    if (SelfNs("/proc/self/ns/cgroup").Same(start_cgroup_ns) || !start_cgroup_ns.known) {
+    if (!InOtherNamespace("/proc/self/ns/cgroup", start_cgroup_ns)) {
       p.SetupFailed("still in the body's cgroup namespace; refusing to mount cgroup2 there");
     }
     NSC_SETUP(p, mount("nsc-scratch", "/tmp", "tmpfs", 0, "mode=0755,size=1m"),
@@ -177,11 +159,11 @@ void UsernsCanMountCgroup2(const Probe& p) {
     CopyString(named, sizeof named, h.controllers, std::strlen(h.controllers));
     return true;
   });
-  const NsIdentity start_user_ns = SelfNs("/proc/self/ns/user");
+  const NsFileId start_user_ns = NsFileIdOf("/proc/self/ns/user");
   ChildProcess c = Spawn(0, [&] {
     NSC_SETUP(p, EnterUserNamespace(CLONE_NEWNS | p.Flags(CLONE_NEWCGROUP, CLONE_NEWCGROUP)),
               "unshare(CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWCGROUP) and id maps");
-    if (SelfNs("/proc/self/ns/user").Same(start_user_ns) || !start_user_ns.known) {
+    if (!InOtherNamespace("/proc/self/ns/user", start_user_ns)) {
       p.SetupFailed("not in a new user namespace; refusing to mount cgroupfs");
     }
     NSC_SETUP(p, mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr),
