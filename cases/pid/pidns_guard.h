@@ -6,15 +6,13 @@
 // it creates any namespace); a process about to make the dangerous call asks
 // OutsideHarnessPidNs(harness), which is true only if the caller's PID namespace is positively
 // known to be another one. Every failure to tell (stat or /proc/self/status unreadable) refuses.
-// Async-signal-safe: stat(2) and the /proc readers of nsconform/child.h only.
+// Async-signal-safe: NsFileIdOf (stat(2)) and the /proc readers of nsconform/child.h only.
 //
 // /proc/1/ns/pid cannot always be inspected: where PID 1 fails the ptrace access check (some
 // sandboxes refuse it even to root, EACCES) that comparison is replaced by the fixed inode
 // number the kernel gives the initial PID namespace (PROC_PID_INIT_INO, since Linux 3.8),
 // which is checked in every case anyway.
 #pragma once
-
-#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -23,33 +21,17 @@
 
 namespace nsc::cases {
 
-struct PidNsIdentity {
-  bool known = false;     // stat succeeded
-  int64_t dev = 0;        // st_dev of the nsfs inode
-  int64_t ino = 0;        // st_ino of the nsfs inode
-  int nspid_depth = -1;   // entries on the caller's NSpid: line, -1 if unavailable (Linux < 4.1)
-
-  bool SameNamespaceAs(const PidNsIdentity& o) const {
-    return known && o.known && dev == o.dev && ino == o.ino;
-  }
+// The nsfs identity of a PID namespace (NsFileId: known, dev, ino) plus the caller's depth.
+struct PidNsIdentity : NsFileId {
+  int nspid_depth = -1;  // entries on the caller's NSpid: line, -1 if unavailable (Linux < 4.1)
 };
 
 // include/linux/proc_ns.h: PROC_PID_INIT_INO, the nsfs inode of the initial PID namespace.
 inline constexpr int64_t kInitialPidNsInode = 0xEFFFFFFCLL;
 
-inline PidNsIdentity PidNsIdentityOf(const char* path) {
-  PidNsIdentity id;
-  struct stat st;
-  if (stat(path, &st) == -1) return id;
-  id.known = true;
-  id.dev = static_cast<int64_t>(st.st_dev);
-  id.ino = static_cast<int64_t>(st.st_ino);
-  return id;
-}
-
 // The caller's PID namespace with its NSpid depth. Call at the very start of a body.
 inline PidNsIdentity HarnessPidNs() {
-  PidNsIdentity id = PidNsIdentityOf("/proc/self/ns/pid");
+  PidNsIdentity id{NsFileIdOf("/proc/self/ns/pid")};
   int64_t levels[64];
   id.nspid_depth = ReadStatusIds(0, "NSpid", levels, 64);
   return id;
@@ -60,13 +42,11 @@ inline PidNsIdentity HarnessPidNs() {
 // other than the initial PID namespace; when NSpid is available, the caller must also be
 // nested deeper than the harness.
 inline bool OutsideHarnessPidNs(const PidNsIdentity& harness) {
-  if (!harness.known) return false;
   const PidNsIdentity self = HarnessPidNs();
-  if (!self.known) return false;
-  if (self.SameNamespaceAs(harness) || self.ino == kInitialPidNsInode) return false;
-  const PidNsIdentity proc_init = PidNsIdentityOf("/proc/1/ns/pid");
+  if (!self.DiffersFrom(harness) || self.ino == kInitialPidNsInode) return false;
+  const NsFileId proc_init = NsFileIdOf("/proc/1/ns/pid");
   if (proc_init.known) {
-    if (self.SameNamespaceAs(proc_init)) return false;
+    if (self.SameAs(proc_init)) return false;
   } else if (errno != EACCES && errno != EPERM) {
     return false;  // anything but "PID 1 may not be inspected" refuses
   }

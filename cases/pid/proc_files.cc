@@ -6,7 +6,6 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -41,25 +40,18 @@ int64_t ProcfsPid() {
   return ReadStatusIds(0, "NSpid", ids, 64) > 0 ? ids[0] : -1;
 }
 
-// Identity of the PID namespace the harness (and so the body) runs in, taken at the start of
-// the body: the guard for every write to ns_last_pid.
-struct PidNsIdentity {
-  dev_t dev = 0;
-  ino_t ino = 0;
-};
-
-PidNsIdentity OwnPidNs(const Probe& p) {
-  struct stat st;
-  NSC_SETUP(p, stat("/proc/self/ns/pid", &st), "stat /proc/self/ns/pid");
-  return {st.st_dev, st.st_ino};
+// The PID namespace the harness (and so the body) runs in, taken at the start of the body: the
+// guard for every write to ns_last_pid.
+NsFileId OwnPidNs(const Probe& p) {
+  const NsFileId id = NsFileIdOf("/proc/self/ns/pid");
+  if (!id.known) p.SetupFailed("stat /proc/self/ns/pid");
+  return id;
 }
 
-// Stops the process (SetupFailed) unless it is a member of a PID namespace other than
-// `harness`: ns_last_pid of the harness's namespace must never be written.
-void RequireOtherPidNs(const Probe& p, PidNsIdentity harness) {
-  struct stat st;
-  NSC_SETUP(p, stat("/proc/self/ns/pid", &st), "stat /proc/self/ns/pid");
-  if (st.st_dev == harness.dev && st.st_ino == harness.ino) {
+// Stops the process (SetupFailed) unless it is positively a member of a PID namespace other
+// than `harness`: ns_last_pid of the harness's namespace must never be written.
+void RequireOtherPidNs(const Probe& p, const NsFileId& harness) {
+  if (!InOtherNamespace("/proc/self/ns/pid", harness)) {
     errno = EPERM;
     p.SetupFailed("refusing to write ns_last_pid: still in the harness's PID namespace");
   }
@@ -71,7 +63,7 @@ void RequireOtherPidNs(const Probe& p, PidNsIdentity harness) {
 //     /proc/sys/kernel/ns_last_pid (the control writes "1", the value it already holds).
 //  3. I forks C: C's getpid() is 501; afterwards ns_last_pid reads 501.
 void NsLastPidNextAlloc(const Probe& p) {
-  const PidNsIdentity harness = OwnPidNs(p);
+  const NsFileId harness = OwnPidNs(p);
   ChildProcess init = Spawn(CLONE_NEWPID, [&] {
     RequireOtherPidNs(p, harness);
     p.Value("init.ns_last_pid_before", ReadNumberFile(kNsLastPid));
@@ -111,7 +103,7 @@ NSC_CASE({
 //  3. I writes "100" to /proc/sys/kernel/ns_last_pid: the write fails; its errno (not stated
 //     on the page, EPERM expected) is recorded.
 void NsLastPidWriteNeedsCap(const Probe& p) {
-  const PidNsIdentity harness = OwnPidNs(p);
+  const NsFileId harness = OwnPidNs(p);
   ChildProcess init = Spawn(CLONE_NEWPID, [&] {
     RequireOtherPidNs(p, harness);
     if (!p.control()) NSC_SETUP(p, DropAllCapabilities(), "capset dropping all capabilities");
