@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -33,27 +32,11 @@ inline void RecordBaseNsSet(const Probe& p, const char* prefix) {
   }
 }
 
-// "/proc/<pid>/ns/<type>"; pid 0 means self.
-inline PathBuf NsPath(pid_t pid, const char* type) {
-  PathBuf path("/proc/");
-  if (pid == 0) {
-    path.Add("self");
-  } else {
-    path.Add(pid);
-  }
-  path.Add("/ns/").Add(type);
-  return path;
-}
-
+// Opens /proc/<pid>/ns/<type> read-only; pid 0 means self.
 inline UniqueFd OpenNs(pid_t pid, const char* type) {
-  return OpenFile(NsPath(pid, type).c_str(), O_RDONLY);
-}
-
-// st_ino of a path, or -1.
-inline int64_t InodeOf(const char* path) {
-  struct stat st;
-  if (stat(path, &st) == -1) return -1;
-  return static_cast<int64_t>(st.st_ino);
+  PathBuf file("ns/");
+  file.Add(type);
+  return OpenFile(ProcPath(pid, file.c_str()).c_str(), O_RDONLY);
 }
 
 inline int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
@@ -149,11 +132,10 @@ inline int UidMapIsIdentity() {
 
 // Write guard for /proc/sys/user/max_*_namespaces (per user namespace): true only when the
 // caller's /proc/self/uid_map is positively not the initial namespace's identity map and its
-// user namespace differs from `start_user_ino`, the one the body recorded before it created
-// any. Any failure to tell refuses.
-inline bool InCaseCreatedUserNs(int64_t start_user_ino) {
-  const int64_t now = InodeOf("/proc/self/ns/user");
-  return start_user_ino >= 0 && now >= 0 && now != start_user_ino && UidMapIsIdentity() == 0;
+// user namespace differs from `start_user` (NsFileIdOf("/proc/self/ns/user"), taken by the body
+// before it created any). Any failure to tell refuses.
+inline bool InCaseCreatedUserNs(const NsFileId& start_user) {
+  return InOtherNamespace("/proc/self/ns/user", start_user) && UidMapIsIdentity() == 0;
 }
 
 // Reads a decimal integer file such as /proc/sys/user/max_uts_namespaces; -1 on failure.

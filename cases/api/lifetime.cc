@@ -23,14 +23,12 @@ size_t Length(const char* s) {
 // A child alone in a new UTS namespace (the control: in the body's own) whose hostname it sets
 // to `name`; it signals `ready` and exits once `release` is signalled. sethostname is guarded
 // at run time: it is called only if the child's UTS namespace is positively not the body's.
-ChildProcess SpawnNamedUtsMember(const Probe& p, int64_t body_uts_ino, const char* name,
+ChildProcess SpawnNamedUtsMember(const Probe& p, const NsFileId& body_uts, const char* name,
                                  Barrier& ready, Barrier& release) {
   ChildProcess member = Spawn(p.Flags(CLONE_NEWUTS, CLONE_NEWUTS), [&] {
     ready.CloseReadEnd();
     release.CloseWriteEnd();
-    const int64_t own = api::InodeOf("/proc/self/ns/uts");
-    if (body_uts_ino >= 0 && own >= 0 && own != body_uts_ino &&
-        sethostname(name, Length(name)) == -1) {
+    if (InOtherNamespace("/proc/self/ns/uts", body_uts) && sethostname(name, Length(name)) == -1) {
       p.SetupFailed("sethostname in the new UTS namespace");
     }
     ready.Signal();
@@ -64,8 +62,8 @@ void JoinAndReadHostname(const Probe& p, int fd, const char* setns_key, const ch
 // reaped; 4. a fresh child setns()es through the fd and reads the hostname; another opens the
 // bind mount, setns()es and reads the hostname.
 void FdOrBindMountPinsNs(const Probe& p) {
-  const int64_t body_uts = api::InodeOf("/proc/self/ns/uts");
-  if (body_uts < 0) p.SetupFailed("stat /proc/self/ns/uts");
+  const NsFileId body_uts = NsFileIdOf("/proc/self/ns/uts");
+  if (!body_uts.known) p.SetupFailed("stat /proc/self/ns/uts");
   NSC_SETUP(p, EnterPrivateMountNamespace(), "private mount namespace");
   NSC_SETUP(p, mount("nsconform", "/tmp", "tmpfs", 0, "size=64k"), "scratch tmpfs on /tmp");
   NSC_SETUP(p, UniqueFd(open("/tmp/uts-pin", O_CREAT | O_WRONLY | O_CLOEXEC, 0600)).get(),
@@ -76,7 +74,7 @@ void FdOrBindMountPinsNs(const Probe& p) {
     Barrier ready, release;
     if (!ready.ok() || !release.ok()) p.SetupFailed("pipe2");
     ChildProcess member = SpawnNamedUtsMember(p, body_uts, "pinned-fd", ready, release);
-    p.NsId("fd.member_uts", api::NsPath(member.pid(), "uts").c_str());
+    p.NsId("fd.member_uts", ProcPath(member.pid(), "ns/uts").c_str());
     pin_fd = api::OpenNs(member.pid(), "uts");
     if (!pin_fd.valid()) p.SetupFailed("open /proc/M1/ns/uts");
     release.Signal();
@@ -86,7 +84,7 @@ void FdOrBindMountPinsNs(const Probe& p) {
     Barrier ready, release;
     if (!ready.ok() || !release.ok()) p.SetupFailed("pipe2");
     ChildProcess member = SpawnNamedUtsMember(p, body_uts, "pinned-mount", ready, release);
-    const PathBuf link = api::NsPath(member.pid(), "uts");
+    const PathBuf link = ProcPath(member.pid(), "ns/uts");
     p.NsId("mount.member_uts", link.c_str());
     NSC_SETUP(p, mount(link.c_str(), "/tmp/uts-pin", nullptr, MS_BIND, nullptr),
               "bind mount of /proc/M2/ns/uts");
@@ -155,7 +153,7 @@ void NsLifetimePinnedByRelations(const Probe& p) {
   release.CloseReadEnd();
   if (!creator.ok()) p.SetupFailed("fork of the creator");
   if (!at_parent.Wait()) p.SetupFailed("the creator died before entering P");
-  p.NsId("parent.original", api::NsPath(creator.pid(), "user").c_str());
+  p.NsId("parent.original", ProcPath(creator.pid(), "ns/user").c_str());
   go_on.Signal();
   if (!at_child.Wait()) p.SetupFailed("the creator died before entering C");
   UniqueFd child_ns = api::OpenNs(creator.pid(), "user");

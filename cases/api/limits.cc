@@ -24,7 +24,7 @@ constexpr const char* kMaxPid = "/proc/sys/user/max_pid_namespaces";
 // root: unshare(CLONE_NEWUTS) twice; 4. clone(CLONE_NEWPID) a child that stays alive, then
 // clone(CLONE_NEWPID) again.
 void NsLimitFilesEnospc(const Probe& p) {
-  const int64_t start_user = api::InodeOf("/proc/self/ns/user");
+  const NsFileId start_user = NsFileIdOf("/proc/self/ns/user");
   ChildProcess limited = Spawn(0, [&] {
     if (EnterUserNamespace() == -1) p.SetupFailed("fresh user namespace U1");
     const bool guard = api::InCaseCreatedUserNs(start_user);
@@ -85,7 +85,7 @@ NSC_CASE({
 // enters a fresh user namespace and reads every max_*_namespaces file. The control sets them
 // all to 1000 first (behind the write guard), so they are no longer the defaults.
 void NsLimitDescendantDefault(const Probe& p) {
-  const int64_t start_user = api::InodeOf("/proc/self/ns/user");
+  const NsFileId start_user = NsFileIdOf("/proc/self/ns/user");
   const int64_t max_user = api::ReadIntFile("/proc/sys/user/max_user_namespaces");
   const int64_t threads_max = api::ReadIntFile("/proc/sys/kernel/threads-max");
   p.Value("caller.uid_map_is_identity", api::UidMapIsIdentity());
@@ -138,7 +138,7 @@ NSC_CASE({
 // max_uts_namespaces (the control: write nothing); 2. a grandchild enters a user namespace U2
 // below U1, reads U2's max_uts_namespaces and calls unshare(CLONE_NEWUTS) twice.
 void NsLimitAccountedToAncestors(const Probe& p) {
-  const int64_t start_user = api::InodeOf("/proc/self/ns/user");
+  const NsFileId start_user = NsFileIdOf("/proc/self/ns/user");
   ChildProcess in_u1 = Spawn(0, [&] {
     if (EnterUserNamespace() == -1) p.SetupFailed("fresh user namespace U1");
     const bool guard = api::InCaseCreatedUserNs(start_user);
@@ -185,7 +185,7 @@ NSC_CASE({
 // the "initial" observer is in U1); 4. a child that gave up root (setresuid 65534, which clears
 // its capabilities) opens the initial namespace's file for writing; it never writes.
 void NsLimitFilesWritableByPrivileged(const Probe& p) {
-  const int64_t start_user = api::InodeOf("/proc/self/ns/user");
+  const NsFileId start_user = NsFileIdOf("/proc/self/ns/user");
   const int64_t initial_before = api::ReadIntFile(kMaxUts);
   if (initial_before < 0) p.SetupFailed("read max_uts_namespaces");
   p.Value("initial.before", initial_before);

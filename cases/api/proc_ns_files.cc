@@ -190,7 +190,7 @@ void ProcNsPtraceCheck(const Probe& p) {
   const pid_t target_pid = target.pid();
   ChildProcess prober = Spawn(0, [&] {
     if (DropAllCapabilities() == -1) p.SetupFailed("capset in the prober");
-    const PathBuf other = api::NsPath(target_pid, "net");
+    const PathBuf other = ProcPath(target_pid, "ns/net");
     char buf[128];
     const ssize_t n = readlink(other.c_str(), buf, sizeof buf);
     const int err = errno;

@@ -39,7 +39,7 @@ void SetnsTypeMismatchEinval(const Probe& p) {
   UniqueFd uts = api::OpenNs(member.pid(), "uts");
   UniqueFd pid = api::OpenNs(0, "pid");
   if (!uts.valid() || !pid.valid()) p.SetupFailed("open of the namespace links");
-  p.NsId("member.uts", api::NsPath(member.pid(), "uts").c_str());
+  p.NsId("member.uts", ProcPath(member.pid(), "ns/uts").c_str());
   ChildProcess joiner = Spawn(0, [&] {
     p.Call("setns.uts_fd_as_pid", setns(uts.get(), p.Pick(CLONE_NEWPID, CLONE_NEWUTS)));
     p.Call("setns.pid_fd_as_uts", setns(p.Pick(pid.get(), uts.get()), CLONE_NEWUTS));
@@ -150,7 +150,7 @@ void SetnsChangesOneNs(const Probe& p) {
   api::ParkedChild member(p, p.Flags(CLONE_NEWUTS, CLONE_NEWUTS), [] {});
   UniqueFd uts = api::OpenNs(member.pid(), "uts");
   if (!uts.valid()) p.SetupFailed("open /proc/<member>/ns/uts");
-  p.NsId("member.uts", api::NsPath(member.pid(), "uts").c_str());
+  p.NsId("member.uts", ProcPath(member.pid(), "ns/uts").c_str());
   ChildProcess joiner = Spawn(0, [&] {
     api::RecordBaseNsSet(p, "before");
     p.Call("setns", setns(uts.get(), CLONE_NEWUTS));

@@ -12,9 +12,9 @@ namespace {
 void SetnsPidfdMulti(const Probe& p) {
   constexpr unsigned long kTargetFlags = CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET;
   api::ParkedChild target(p, p.Flags(kTargetFlags, kTargetFlags), [] {});
-  p.NsId("target.uts", api::NsPath(target.pid(), "uts").c_str());
-  p.NsId("target.ipc", api::NsPath(target.pid(), "ipc").c_str());
-  p.NsId("target.net", api::NsPath(target.pid(), "net").c_str());
+  p.NsId("target.uts", ProcPath(target.pid(), "ns/uts").c_str());
+  p.NsId("target.ipc", ProcPath(target.pid(), "ns/ipc").c_str());
+  p.NsId("target.net", ProcPath(target.pid(), "ns/net").c_str());
   UniqueFd pidfd(api::PidfdOpen(target.pid()));
   if (!pidfd.valid()) p.SetupFailed("pidfd_open of the target");
   ChildProcess joiner = Spawn(0, [&] {
