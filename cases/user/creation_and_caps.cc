@@ -124,16 +124,16 @@ NSC_CASE({
 // check that its UTS namespace is not the body's, it calls sethostname() on the UTS namespace
 // that P still owns.
 void NoCapsInParentNs(const Probe& p) {
-  const userns::NsKey body_uts = userns::StatNs("/proc/self/ns/uts");
+  const NsFileId body_uts = NsFileIdOf("/proc/self/ns/uts");
   ChildProcess child = Spawn(0, [&] {
     NSC_SETUP(p, unshare(CLONE_NEWUTS), "unshare(CLONE_NEWUTS) in the parent user namespace");
     p.Value("parent.euid", geteuid());
-    p.Value("parent.cap_sys_admin", userns::HasEffectiveCap(CAP_SYS_ADMIN) ? 1 : 0);
+    p.Value("parent.cap_sys_admin", HasEffectiveCapability(CAP_SYS_ADMIN));
     if (unshare(static_cast<int>(p.Flags(CLONE_NEWUSER, CLONE_NEWUSER))) == -1) {
       userns::UserNsSetupFailed(p, "unshare(CLONE_NEWUSER)");
     }
-    p.Value("child.cap_sys_admin", userns::HasEffectiveCap(CAP_SYS_ADMIN) ? 1 : 0);
-    if (userns::SameNs(userns::StatNs("/proc/self/ns/uts"), body_uts) || !body_uts.ok) {
+    p.Value("child.cap_sys_admin", HasEffectiveCapability(CAP_SYS_ADMIN));
+    if (!InOtherNamespace("/proc/self/ns/uts", body_uts)) {
       userns::RecordNotAttempted(p, "sethostname", "guard: UTS namespace is the body's own");
       return 0;
     }
@@ -168,7 +168,7 @@ NSC_CASE({
 // check precedes the EINVAL, so nothing changes either way; 6. guarded by a check that the
 // child is in a user namespace other than the body's, clock_settime(CLOCK_REALTIME, now).
 void CapsOnlyForOwnedResources(const Probe& p) {
-  const userns::NsKey body_user = userns::StatNs("/proc/self/ns/user");
+  const NsFileId body_user = NsFileIdOf("/proc/self/ns/user");
   ChildProcess child = Spawn(0, [&] {
     const unsigned long flags = p.Flags(CLONE_NEWUSER, CLONE_NEWUSER) | CLONE_NEWNS;
     const uid_t uid = geteuid();
@@ -194,7 +194,7 @@ void CapsOnlyForOwnedResources(const Probe& p) {
     tx.modes = ADJ_TICK;
     tx.tick = 0;  // out of range: EINVAL once the capability check has passed
     p.Call("clock_adjtime", syscall(SYS_clock_adjtime, CLOCK_REALTIME, &tx));
-    if (userns::SameNs(userns::StatNs("/proc/self/ns/user"), body_user) || !body_user.ok) {
+    if (!InOtherNamespace("/proc/self/ns/user", body_user)) {
       userns::RecordNotAttempted(p, "clock_settime", "guard: still in the body's user namespace");
       return 0;
     }

@@ -158,7 +158,7 @@ void UidMapViewRelativeToReader(const Probe& p) {
     return 0;
   });
   if (!started) return;
-  const PathBuf u_map = userns::ProcPath(u.pid(), "uid_map");
+  const PathBuf u_map = ProcPath(u.pid(), "uid_map");
   RecordMap(p, u_map.c_str(), {nullptr, "parent.first", "parent.lower", "parent.count"});
   ChildProcess s = Spawn(0, [&] {
     BecomeUnprivileged(p);
@@ -330,8 +330,8 @@ void UidMapLineLimit(const Probe& p) {
   userns::TextBuf lines340, lines341;
   BuildLines(lines340, 340);
   BuildLines(lines341, p.Pick(341, 340));
-  const PathBuf map340 = userns::ProcPath(at_limit.pid(), "uid_map");
-  const PathBuf map341 = userns::ProcPath(over_limit.pid(), "uid_map");
+  const PathBuf map340 = ProcPath(at_limit.pid(), "uid_map");
+  const PathBuf map341 = ProcPath(over_limit.pid(), "uid_map");
   p.Call("write_340", userns::OpenAndWrite(map340.c_str(), lines340.c_str(), lines340.size()));
   char back[16384];  // 340 lines of "%10u %10u %10u\n"
   userns::MapLine first;
@@ -368,14 +368,14 @@ void UidMapWriterLocation(const Probe& p) {
       p, [] {},
       [&](pid_t b) {
         if (!p.control()) return;
-        const PathBuf map = userns::ProcPath(b, "uid_map");
+        const PathBuf map = ProcPath(b, "uid_map");
         const PathBuf line = MapText(0, 0, 1);
         p.Call("write", userns::OpenAndWrite(map.c_str(), line.c_str(), line.size()));
       });
   if (!started) return;
   p.Value("writer.euid", geteuid());
   if (!p.control()) {
-    const PathBuf map = userns::ProcPath(pair.b_pid(), "uid_map");
+    const PathBuf map = ProcPath(pair.b_pid(), "uid_map");
     const PathBuf line = MapText(0, geteuid(), 1);
     p.Call("write", userns::OpenAndWrite(map.c_str(), line.c_str(), line.size()));
   }
@@ -401,7 +401,7 @@ NSC_CASE({
 void UidMapParentMustMap(const Probe& p) {
   NestedPair pair;
   const bool started = pair.Start(p, [] {}, [&](pid_t b) {
-    const PathBuf map = userns::ProcPath(b, "uid_map");
+    const PathBuf map = ProcPath(b, "uid_map");
     const char* line = p.Pick("0 5 1\n", "0 0 1\n");
     size_t len = 0;
     while (line[len] != '\0') ++len;
@@ -478,7 +478,7 @@ void PrivilegedMapArbitrary(const Probe& p) {
   userns::ParkedChild c;
   if (!c.Start(0, [] { return unshare(CLONE_NEWUSER) == 0 ? 0 : 1; })) p.SetupFailed("parked child");
   char setgroups[32];
-  if (ReadSmallFile(userns::ProcPath(c.pid(), "setgroups").c_str(), setgroups, sizeof setgroups) < 0) {
+  if (ReadSmallFile(ProcPath(c.pid(), "setgroups").c_str(), setgroups, sizeof setgroups) < 0) {
     p.SetupFailed("reading /proc/<C>/setgroups");
   }
   for (char* s = setgroups; *s != '\0'; ++s) {
@@ -490,8 +490,8 @@ void PrivilegedMapArbitrary(const Probe& p) {
       NSC_SETUP(p, DropCapability(CAP_SETUID), "dropping CAP_SETUID (control)");
       NSC_SETUP(p, DropCapability(CAP_SETGID), "dropping CAP_SETGID (control)");
     }
-    p.Call("uid_map", WriteSmallFile(userns::ProcPath(c.pid(), "uid_map").c_str(), "0 100000 10\n"));
-    p.Call("gid_map", WriteSmallFile(userns::ProcPath(c.pid(), "gid_map").c_str(), "0 0 1\n"));
+    p.Call("uid_map", WriteSmallFile(ProcPath(c.pid(), "uid_map").c_str(), "0 100000 10\n"));
+    p.Call("gid_map", WriteSmallFile(ProcPath(c.pid(), "gid_map").c_str(), "0 0 1\n"));
     return 0;
   });
   if (!writer.ok()) p.SetupFailed("fork");
@@ -533,7 +533,7 @@ void ParentMapRoot(const Probe& p, const char* key, bool drop_setfcap) {
   if (!c.Start(0, [] { return unshare(CLONE_NEWUSER) == 0 ? 0 : 1; })) p.SetupFailed("parked child");
   ChildProcess writer = Spawn(0, [&] {
     if (drop_setfcap) NSC_SETUP(p, DropCapability(CAP_SETFCAP), "dropping CAP_SETFCAP");
-    p.Call(key, WriteSmallFile(userns::ProcPath(c.pid(), "uid_map").c_str(), "0 0 1\n"));
+    p.Call(key, WriteSmallFile(ProcPath(c.pid(), "uid_map").c_str(), "0 0 1\n"));
     return 0;
   });
   if (!writer.ok()) p.SetupFailed("fork");
@@ -577,7 +577,7 @@ void MapFileUnmappedShowsMinus1(const Probe& p) {
   auto enter = [] { return unshare(CLONE_NEWUSER) == 0 ? 0 : 1; };
   userns::ParkedChild s2, s1;
   if (!s2.Start(0, enter)) p.SetupFailed("parked child S2");
-  const PathBuf s2_map = userns::ProcPath(s2.pid(), "uid_map");
+  const PathBuf s2_map = ProcPath(s2.pid(), "uid_map");
   if (!s1.Start(0, enter, [&] {
         RecordMap(p, s2_map.c_str(), {nullptr, "s1_view.first", "s1_view.lower", "s1_view.count"});
         return 0;

@@ -16,14 +16,14 @@ using userns::OwnStatusHex;
 // unshare(CLONE_NEWUSER) and then unshare(CLONE_NEWUTS); 3. guarded by a check that its UTS
 // namespace is not the body's, it calls sethostname().
 void OwnedNsChecksOwnerCaps(const Probe& p) {
-  const userns::NsKey body_uts = userns::StatNs("/proc/self/ns/uts");
+  const NsFileId body_uts = NsFileIdOf("/proc/self/ns/uts");
   ChildProcess child = Spawn(0, [&] {
     BecomeUnprivileged(p);
     if (unshare(static_cast<int>(p.Flags(CLONE_NEWUSER, CLONE_NEWUSER))) == -1) {
       userns::UserNsSetupFailed(p, "unshare(CLONE_NEWUSER)");
     }
     p.Call("unshare_uts", unshare(CLONE_NEWUTS));
-    if (!body_uts.ok || userns::SameNs(userns::StatNs("/proc/self/ns/uts"), body_uts)) {
+    if (!InOtherNamespace("/proc/self/ns/uts", body_uts)) {
       userns::RecordNotAttempted(p, "sethostname", "guard: UTS namespace is the body's own");
       return 0;
     }
@@ -182,7 +182,7 @@ void OwnerInParentHasAllCaps(const Probe& p) {
   if (!started) return;
   UniqueFd target = userns::OpenNs(a.pid(), "user");
   if (!target.valid()) p.SetupFailed("open /proc/<A>/ns/user");
-  const PathBuf uid_map = userns::ProcPath(a.pid(), "uid_map");
+  const PathBuf uid_map = ProcPath(a.pid(), "uid_map");
 
   ChildProcess b1 = Spawn(0, [&] {
     BecomeUnprivileged(p, sibling, sibling);

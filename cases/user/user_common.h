@@ -27,7 +27,7 @@ namespace nsc::cases::userns {
 inline constexpr uid_t kNobody = 65534;
 inline constexpr uid_t kOtherUid = 65533;
 // PROC_USER_INIT_INO: the nsfs inode number of the initial user namespace (fixed since 3.8).
-inline constexpr uint64_t kInitialUserNsIno = 0xEFFFFFFDu;
+inline constexpr int64_t kInitialUserNsIno = 0xEFFFFFFDLL;
 
 // ---------------------------------------------------------------------------------------------
 // Parsing (stack buffers only)
@@ -117,11 +117,6 @@ inline int64_t FullCapMask() {
   return static_cast<int64_t>((uint64_t{1} << (last + 1)) - 1);
 }
 
-inline bool HasEffectiveCap(int cap) {
-  const int64_t eff = OwnStatusHex("CapEff");
-  return eff >= 0 && ((eff >> cap) & 1) != 0;
-}
-
 // capget(2) of the caller: the 64-bit effective set, or -1.
 inline int64_t CapgetEffective() {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
@@ -156,49 +151,16 @@ inline int ParseMap(const char* text, MapLine* lines, int max) {
 // ---------------------------------------------------------------------------------------------
 // Namespaces
 
-struct NsKey {
-  bool ok = false;
-  uint64_t dev = 0;
-  uint64_t ino = 0;
-};
-
-inline NsKey StatNs(const char* path) {
-  struct stat st;
-  if (stat(path, &st) == -1) return {};
-  return {true, static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
-}
-
-inline bool SameNs(const NsKey& a, const NsKey& b) {
-  return a.ok && b.ok && a.dev == b.dev && a.ino == b.ino;
-}
-
 inline bool InInitialUserNs() {
-  const NsKey k = StatNs("/proc/self/ns/user");
-  return k.ok && k.ino == kInitialUserNsIno;
+  const NsFileId user = NsFileIdOf("/proc/self/ns/user");
+  return user.known && user.ino == kInitialUserNsIno;
 }
 
 // open("/proc/<pid>/ns/<type>") (pid 0 = self), O_CLOEXEC.
 inline UniqueFd OpenNs(pid_t pid, const char* type) {
-  PathBuf path("/proc/");
-  if (pid == 0) {
-    path.Add("self");
-  } else {
-    path.Add(pid);
-  }
-  path.Add("/ns/").Add(type);
-  return OpenFile(path.c_str(), O_RDONLY);
-}
-
-// "/proc/<pid>/<file>" (pid 0 = self).
-inline PathBuf ProcPath(pid_t pid, const char* file) {
-  PathBuf path("/proc/");
-  if (pid == 0) {
-    path.Add("self");
-  } else {
-    path.Add(pid);
-  }
-  path.Add("/").Add(file);
-  return path;
+  PathBuf file("ns/");
+  file.Add(type);
+  return OpenFile(ProcPath(pid, file.c_str()).c_str(), O_RDONLY);
 }
 
 // Writes `text` to /proc/<pid>/<file> in one write(2): 0, or -1 with errno.
@@ -290,7 +252,9 @@ inline void BecomeUnprivileged(const Probe& p, uid_t ruid, uid_t euid) {
 inline void BecomeUnprivileged(const Probe& p) { BecomeUnprivileged(p, kNobody, kNobody); }
 
 // True when the body runs as root in the initial user namespace (it can then use other uids).
-inline bool RealRoot() { return geteuid() == 0 && InInitialUserNs() && HasEffectiveCap(CAP_SETUID); }
+inline bool RealRoot() {
+  return geteuid() == 0 && InInitialUserNs() && HasEffectiveCapability(CAP_SETUID) == 1;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Processes
