@@ -392,6 +392,18 @@ class CaseCgroup {
   bool created_ = false;
 };
 
+// Removes the case's cgroup (and its sub-cgroups); ends the body with an ERROR naming `what`
+// and the cgroup's directory if anything is left.
+inline void RemoveOrFail(const Probe& p, CaseCgroup& cg,
+                         const char* what = "removing the case's child cgroup ") {
+  PathBuf dir(cg.dir());
+  if (cg.Remove() == -1) {
+    PathBuf why(what);
+    why.Add(dir.c_str());
+    p.SetupFailed(why.c_str());
+  }
+}
+
 // A unique name for a case's child cgroup: "nsc-<tag>-<pid of the body>".
 inline PathBuf CaseCgroupName(const char* tag) {
   PathBuf name("nsc-");

@@ -110,12 +110,7 @@ void MountinfoRootUntilRemount(const Probe& p) {
   if (made && u.ok()) cg.MoveBack(u.pid());
   release.CloseWriteEnd();
   u.Wait();
-  PathBuf dir(cg.dir());
-  if (cg.Remove() == -1) {
-    PathBuf why("removing the case's child cgroup ");
-    why.Add(dir.c_str());
-    p.SetupFailed(why.c_str());
-  }
+  RemoveOrFail(p, cg);
   if (!placed) p.SetupFailed("moving the case process into its child cgroup");
 }
 

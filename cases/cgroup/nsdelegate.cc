@@ -102,12 +102,7 @@ void NsdelegateRootControllerEperm(const Probe& p) {
   if (u.ok()) cg.MoveBack(u.pid());
   release.CloseWriteEnd();
   u.Wait();
-  PathBuf dir(cg.dir());
-  if (cg.Remove() == -1) {
-    PathBuf why("removing the case's child cgroup ");
-    why.Add(dir.c_str());
-    p.SetupFailed(why.c_str());
-  }
+  RemoveOrFail(p, cg);
   if (!placed) p.SetupFailed("moving the case process into its child cgroup");
 }
 
@@ -172,12 +167,7 @@ void NsdelegateCrossBoundaryEnoent(const Probe& p) {
   if (u.ok()) cg.MoveBack(u.pid());
   release.CloseWriteEnd();
   u.Wait();
-  PathBuf dir(cg.dir());
-  if (cg.Remove() == -1) {
-    PathBuf why("removing the case's child cgroups under ");
-    why.Add(dir.c_str());
-    p.SetupFailed(why.c_str());
-  }
+  RemoveOrFail(p, cg, "removing the case's child cgroups under ");
   if (!placed) p.SetupFailed("moving the case process into its child cgroup");
 }
 

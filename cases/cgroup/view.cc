@@ -63,16 +63,6 @@ void RecordPath(const Probe& p, const char* key, pid_t pid, const char* prefix) 
   p.Text(key, path);
 }
 
-// Ends the body with an ERROR if the case's cgroup could not be removed.
-void RemoveOrFail(const Probe& p, CaseCgroup& cg) {
-  PathBuf dir(cg.dir());
-  if (cg.Remove() == -1) {
-    PathBuf why("removing the case's child cgroup ");
-    why.Add(dir.c_str());
-    p.SetupFailed(why.c_str());
-  }
-}
-
 // Flow:
 //  1. The body creates a child cgroup X under its own cgroup in the first writable hierarchy
 //     (v2 first); unprivileged callers usually cannot, and then work in their current cgroups.
