@@ -28,8 +28,9 @@ int64_t Exists(const char* path) {
 }
 
 // Number of the interfaces listed in `names` (comma-separated, from the body's /proc/net/dev)
-// other than lo that `path` (a /proc/.../net/dev file) also lists.
-int64_t CountListedOf(const char* path, const char* names) {
+// other than lo for which present(name) is true.
+template <typename Fn>
+int64_t CountNamesOtherThanLo(const char* names, Fn&& present) {
   int64_t count = 0;
   char one[IFNAMSIZ + 1];
   const char* s = names;
@@ -41,31 +42,26 @@ int64_t CountListedOf(const char* path, const char* names) {
     }
     one[n] = '\0';
     if (*s == ',') ++s;
-    if (n > 0 && std::strcmp(one, "lo") != 0 && NetDevLists(path, one) == 1) ++count;
+    if (n > 0 && std::strcmp(one, "lo") != 0 && present(static_cast<const char*>(one))) ++count;
   }
   return count;
+}
+
+// Number of the interfaces listed in `names` other than lo that `path` (a /proc/.../net/dev
+// file) also lists.
+int64_t CountListedOf(const char* path, const char* names) {
+  return CountNamesOtherThanLo(names,
+                               [&](const char* name) { return NetDevLists(path, name) == 1; });
 }
 
 // Number of the interfaces listed in `names` other than lo that have an entry in
 // /sys/class/net (of whichever sysfs is mounted on /sys).
 int64_t CountInSysfsOf(const char* names) {
-  int64_t count = 0;
-  char one[IFNAMSIZ + 1];
-  const char* s = names;
-  while (*s != '\0') {
-    size_t n = 0;
-    while (*s != '\0' && *s != ',') {
-      if (n < IFNAMSIZ) one[n++] = *s;
-      ++s;
-    }
-    one[n] = '\0';
-    if (*s == ',') ++s;
-    if (n == 0 || std::strcmp(one, "lo") == 0) continue;
+  return CountNamesOtherThanLo(names, [](const char* name) {
     PathBuf path("/sys/class/net/");
-    path.Add(one);
-    count += Exists(path.c_str());
-  }
-  return count;
+    path.Add(name);
+    return Exists(path.c_str()) == 1;
+  });
 }
 
 // Flow:

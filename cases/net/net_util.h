@@ -173,15 +173,23 @@ inline int CreateVethPair(const char* name, const char* peer, int peer_ns_fd = -
   return req.Send();
 }
 
-// ifindex of `name` in the caller's namespace, or -1 with errno.
-inline int InterfaceIndex(const char* name) {
+// Calls fn(fd, ifr) with an AF_INET datagram socket and an ifreq naming `name`, for interface
+// ioctls; returns fn's result, or -1 with errno if the socket cannot be made.
+template <typename Fn>
+int WithInterfaceRequest(const char* name, Fn&& fn) {
   const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   UniqueFd sock(fd);
   struct ifreq ifr{};
   std::strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
-  if (ioctl(fd, SIOCGIFINDEX, &ifr) == -1) return -1;
-  return ifr.ifr_ifindex;
+  return fn(fd, ifr);
+}
+
+// ifindex of `name` in the caller's namespace, or -1 with errno.
+inline int InterfaceIndex(const char* name) {
+  return WithInterfaceRequest(name, [](int fd, struct ifreq& ifr) {
+    return ioctl(fd, SIOCGIFINDEX, &ifr) == -1 ? -1 : ifr.ifr_ifindex;
+  });
 }
 
 // Moves link `name` of the caller's namespace into the namespace `ns_fd` refers to
@@ -196,25 +204,18 @@ inline int MoveLink(const char* name, int ns_fd) {
 
 // Interface flags of `name` (SIOCGIFFLAGS), or -1 with errno.
 inline int InterfaceFlags(const char* name) {
-  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  UniqueFd sock(fd);
-  struct ifreq ifr{};
-  std::strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
-  if (ioctl(fd, SIOCGIFFLAGS, &ifr) == -1) return -1;
-  return ifr.ifr_flags & 0xffff;
+  return WithInterfaceRequest(name, [](int fd, struct ifreq& ifr) {
+    return ioctl(fd, SIOCGIFFLAGS, &ifr) == -1 ? -1 : ifr.ifr_flags & 0xffff;
+  });
 }
 
 // Sets IFF_UP on `name` (SIOCSIFFLAGS). Returns 0 or -1 with errno.
 inline int BringUp(const char* name) {
-  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  UniqueFd sock(fd);
-  struct ifreq ifr{};
-  std::strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
-  if (ioctl(fd, SIOCGIFFLAGS, &ifr) == -1) return -1;
-  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-  return ioctl(fd, SIOCSIFFLAGS, &ifr);
+  return WithInterfaceRequest(name, [](int fd, struct ifreq& ifr) {
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr) == -1) return -1;
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    return ioctl(fd, SIOCSIFFLAGS, &ifr);
+  });
 }
 
 // A NETLINK_ROUTE socket subscribed to link events (RTMGRP_LINK) of the caller's namespace.
