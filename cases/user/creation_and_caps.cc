@@ -133,11 +133,7 @@ void NoCapsInParentNs(const Probe& p) {
       userns::UserNsSetupFailed(p, "unshare(CLONE_NEWUSER)");
     }
     p.Value("child.cap_sys_admin", HasEffectiveCapability(CAP_SYS_ADMIN));
-    if (!InOtherNamespace("/proc/self/ns/uts", body_uts)) {
-      userns::RecordNotAttempted(p, "sethostname", "guard: UTS namespace is the body's own");
-      return 0;
-    }
-    p.Call("sethostname", sethostname("nsc-user", 8));
+    userns::SethostnameOutsideBodyUts(p, body_uts);
     return 0;
   });
   if (!child.ok()) p.SetupFailed("fork");

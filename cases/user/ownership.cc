@@ -23,11 +23,7 @@ void OwnedNsChecksOwnerCaps(const Probe& p) {
       userns::UserNsSetupFailed(p, "unshare(CLONE_NEWUSER)");
     }
     p.Call("unshare_uts", unshare(CLONE_NEWUTS));
-    if (!InOtherNamespace("/proc/self/ns/uts", body_uts)) {
-      userns::RecordNotAttempted(p, "sethostname", "guard: UTS namespace is the body's own");
-      return 0;
-    }
-    p.Call("sethostname", sethostname("nsc-user", 8));
+    userns::SethostnameOutsideBodyUts(p, body_uts);
     return 0;
   });
   if (!child.ok()) p.SetupFailed("fork");

@@ -229,6 +229,17 @@ inline void RecordNotAttempted(const Probe& p, const char* key, const char* why)
   p.Call(key, -1);
 }
 
+// sethostname("nsc-user"), recorded as "sethostname", only if the caller's UTS namespace is
+// positively not `body_uts` (the body's, taken before it created any namespace); otherwise
+// recorded as not attempted.
+inline void SethostnameOutsideBodyUts(const Probe& p, const NsFileId& body_uts) {
+  if (!InOtherNamespace("/proc/self/ns/uts", body_uts)) {
+    RecordNotAttempted(p, "sethostname", "guard: UTS namespace is the body's own");
+    return;
+  }
+  p.Call("sethostname", sethostname("nsc-user", 8));
+}
+
 // Makes the caller an unprivileged process: as euid 0 it drops to ruid/euid (gids alike) with no
 // supplementary groups, which clears every capability; otherwise it only drops whatever
 // capabilities it holds. Skips when the id is not mapped here; ERROR unless CapEff ends empty.
