@@ -6,6 +6,8 @@
 #include <sys/msg.h>
 #include <sys/stat.h>
 
+#include <cstring>
+
 #include "api_util.h"
 
 namespace nsc::cases {
@@ -13,12 +15,6 @@ namespace {
 
 using ::testing::Eq;
 using ::testing::StrEq;
-
-size_t Length(const char* s) {
-  size_t n = 0;
-  while (s[n] != '\0') ++n;
-  return n;
-}
 
 // A child alone in a new UTS namespace (the control: in the body's own) whose hostname it sets
 // to `name`; it signals `ready` and exits once `release` is signalled. sethostname is guarded
@@ -28,7 +24,8 @@ ChildProcess SpawnNamedUtsMember(const Probe& p, const NsFileId& body_uts, const
   ChildProcess member = Spawn(p.Flags(CLONE_NEWUTS, CLONE_NEWUTS), [&] {
     ready.CloseReadEnd();
     release.CloseWriteEnd();
-    if (InOtherNamespace("/proc/self/ns/uts", body_uts) && sethostname(name, Length(name)) == -1) {
+    if (InOtherNamespace("/proc/self/ns/uts", body_uts) &&
+        sethostname(name, std::strlen(name)) == -1) {
       p.SetupFailed("sethostname in the new UTS namespace");
     }
     ready.Signal();

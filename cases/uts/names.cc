@@ -11,6 +11,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cstring>
+
 #include "nsconform/case.h"
 
 namespace nsc::cases {
@@ -24,12 +26,6 @@ constexpr char kIsolatedHost[] = "nsc-uts-isolated";
 constexpr char kIsolatedDomain[] = "nsc-dom-isolated";
 constexpr char kJoinedHost[] = "nsc-uts-joined";
 constexpr char kChangedByJoiner[] = "nsc-uts-changed-by-joiner";
-
-size_t Length(const char* s) {
-  size_t n = 0;
-  while (s[n] != '\0') ++n;
-  return n;
-}
 
 // Records uname()'s nodename and domainname under `<who>.nodename` / `<who>.domainname`.
 void RecordNames(const Probe& p, const char* who) {
@@ -49,8 +45,8 @@ void SetNames(const Probe& p, const char* who, const char* host, const char* dom
   host_key.Add(".sethostname");
   PathBuf domain_key(who);
   domain_key.Add(".setdomainname");
-  p.Call(host_key.c_str(), sethostname(host, Length(host)));
-  p.Call(domain_key.c_str(), setdomainname(domain, Length(domain)));
+  p.Call(host_key.c_str(), sethostname(host, std::strlen(host)));
+  p.Call(domain_key.c_str(), setdomainname(domain, std::strlen(domain)));
 }
 
 // Flow:
@@ -140,9 +136,9 @@ void NameIsolated(const Probe& p, bool hostname) {
       p.SetupFailed("W is not in a new UTS namespace; refusing to rename");
     }
     if (hostname) {
-      p.Call("writer.set", sethostname(kIsolatedHost, Length(kIsolatedHost)));
+      p.Call("writer.set", sethostname(kIsolatedHost, std::strlen(kIsolatedHost)));
     } else {
-      p.Call("writer.set", setdomainname(kIsolatedDomain, Length(kIsolatedDomain)));
+      p.Call("writer.set", setdomainname(kIsolatedDomain, std::strlen(kIsolatedDomain)));
     }
     written.Signal();
     done.Wait();  // EOF once the body has finished reading
@@ -235,7 +231,7 @@ void SetnsJoins(const Probe& p) {
     if (!InOtherNamespace("/proc/self/ns/uts", start)) {
       p.SetupFailed("T is not in a new UTS namespace; refusing to rename");
     }
-    p.Call("target.sethostname", sethostname(kJoinedHost, Length(kJoinedHost)));
+    p.Call("target.sethostname", sethostname(kJoinedHost, std::strlen(kJoinedHost)));
     named.Signal();
     if (!joined.Wait()) p.SetupFailed("joiner exited early");
     char name[65] = {};
@@ -259,7 +255,7 @@ void SetnsJoins(const Probe& p) {
     if (!InOtherNamespace("/proc/self/ns/uts", start)) {
       p.SetupFailed("J is in the start UTS namespace; refusing to rename");
     }
-    p.Call("joiner.sethostname", sethostname(kChangedByJoiner, Length(kChangedByJoiner)));
+    p.Call("joiner.sethostname", sethostname(kChangedByJoiner, std::strlen(kChangedByJoiner)));
     return 0;
   });
   j.Wait();

@@ -9,6 +9,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstring>
+
 #include "../common/requires_cap_sys_admin.h"
 #include "nsconform/case.h"
 
@@ -18,12 +20,6 @@ namespace {
 using ::testing::Eq;
 
 constexpr char kOwnerTestHost[] = "nsc-uts-owner";
-
-size_t Length(const char* s) {
-  size_t n = 0;
-  while (s[n] != '\0') ++n;
-  return n;
-}
 
 // Flow:
 //  1. C enters user namespace U1 together with a new UTS namespace (owned by U1).
@@ -44,9 +40,9 @@ void SethostnameChecksOwnerUserns(const Probe& p) {
     NSC_SETUP(p, EnterUserNamespace(p.Pick(0ul, static_cast<unsigned long>(CLONE_NEWUTS))),
               "unshare(CLONE_NEWUSER) and id maps for the inner user namespace");
     p.Value("inner.cap_sys_admin", HasEffectiveCapability(CAP_SYS_ADMIN));
-    p.Call("inner.sethostname", sethostname(kOwnerTestHost, Length(kOwnerTestHost)));
+    p.Call("inner.sethostname", sethostname(kOwnerTestHost, std::strlen(kOwnerTestHost)));
     p.Call("inner.unshare_uts", unshare(CLONE_NEWUTS));
-    p.Call("own_uts.sethostname", sethostname(kOwnerTestHost, Length(kOwnerTestHost)));
+    p.Call("own_uts.sethostname", sethostname(kOwnerTestHost, std::strlen(kOwnerTestHost)));
     return 0;
   });
   p.Call("clone", c.pid());
