@@ -38,14 +38,13 @@ void RequireNsdelegate(const Probe& p, Hierarchy* v2) {
            "cgroup2 is mounted without nsdelegate; the suite never remounts the host's cgroup "
            "hierarchy to enable it");
   }
-  struct stat self_mnt, init_mnt;
-  if (stat("/proc/1/ns/mnt", &init_mnt) == -1) {
+  const NsFileId init_mnt = NsFileIdOf("/proc/1/ns/mnt");
+  if (!init_mnt.known) {
     PathBuf why("cannot tell whether this is the initial mount namespace: /proc/1/ns/mnt: ");
     why.Add(strerrorname_np(errno));
     p.Skip(ReasonCode::kPreconditionUnmet, why.c_str());
   }
-  if (stat("/proc/self/ns/mnt", &self_mnt) == -1 || self_mnt.st_dev != init_mnt.st_dev ||
-      self_mnt.st_ino != init_mnt.st_ino) {
+  if (!NsFileIdOf("/proc/self/ns/mnt").SameAs(init_mnt)) {
     p.Skip(ReasonCode::kPreconditionUnmet,
            "not running in the initial mount namespace (that of PID 1)");
   }
