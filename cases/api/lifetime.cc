@@ -231,8 +231,7 @@ void NsTeardownWhenLastMemberLeaves(const Probe& p) {
   release.CloseReadEnd();
   if (!member.ok()) p.SetupFailed("clone of the member");
   if (!ready.Wait()) p.SetupFailed("the member died before it was ready");
-  PathBuf tmp("/proc/");
-  tmp.Add(member.pid()).Add("/root/tmp");
+  const PathBuf tmp = ProcPath(member.pid(), "root/tmp");
   UniqueFd upper = OpenFile(tmp.c_str(), O_PATH | O_DIRECTORY);
   if (!upper.valid()) p.SetupFailed("open /proc/<member>/root/tmp");
   p.Value("before.sub_crosses_mount", CrossesMount(upper.get(), "sub"));

@@ -82,13 +82,7 @@ inline bool CgroupLinePath(const char* text, const char* prefix, char* path, siz
 // The path of hierarchy `prefix` in /proc/<pid>/cgroup (pid 0: self). Returns 0, or -1 with
 // errno (ENOENT: no such line).
 inline int CgroupPathOf(pid_t pid, const char* prefix, char* path, size_t cap) {
-  PathBuf file("/proc/");
-  if (pid == 0) {
-    file.Add("self");
-  } else {
-    file.Add(pid);
-  }
-  file.Add("/cgroup");
+  const PathBuf file = ProcPath(pid, "cgroup");
   char text[4096];
   if (ReadSmallFile(file.c_str(), text, sizeof text) < 0) return -1;
   if (!CgroupLinePath(text, prefix, path, cap)) {

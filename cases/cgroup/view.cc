@@ -22,13 +22,7 @@ using ::testing::Gt;
 // Records /proc/<pid>/cgroup (pid 0: self) as one line, "ID:CONTROLLERS:PATH;..." (the report
 // truncates long texts).
 void RecordCgroupFile(const Probe& p, const char* key, pid_t pid) {
-  PathBuf file("/proc/");
-  if (pid == 0) {
-    file.Add("self");
-  } else {
-    file.Add(pid);
-  }
-  file.Add("/cgroup");
+  const PathBuf file = ProcPath(pid, "cgroup");
   char text[4096];
   if (ReadSmallFile(file.c_str(), text, sizeof text) < 0) {
     p.Text(key, "(unreadable)");
@@ -42,8 +36,7 @@ void RecordCgroupFile(const Probe& p, const char* key, pid_t pid) {
 
 // FNV-1a hash of /proc/<pid>/cgroup: every hierarchy's path at once, or -1 if unreadable.
 int64_t HashCgroupFile(pid_t pid) {
-  PathBuf file("/proc/");
-  file.Add(pid).Add("/cgroup");
+  const PathBuf file = ProcPath(pid, "cgroup");
   char text[4096];
   if (ReadSmallFile(file.c_str(), text, sizeof text) < 0) return -1;
   uint64_t h = 1469598103934665603ull;
@@ -264,8 +257,7 @@ void SetnsNoMigration(const Probe& p) {
     joined.CloseReadEnd();
     release.CloseWriteEnd();
     if (!go.Wait()) return 1;
-    PathBuf target("/proc/");
-    target.Add(t.pid()).Add("/ns/cgroup");
+    const PathBuf target = ProcPath(t.pid(), "ns/cgroup");
     UniqueFd ns = OpenFile(p.control() ? "/proc/self/ns/cgroup" : target.c_str(), O_RDONLY);
     if (!ns.valid()) p.SetupFailed("open the cgroup namespace file to join");
     p.Call("joiner.setns", setns(ns.get(), CLONE_NEWCGROUP));

@@ -88,8 +88,7 @@ void ObjectsDestroyedWithNs(const Probe& p) {
   go.CloseReadEnd();
   int64_t wd = -1;
   if (!ready.Receive(&wd)) p.SetupFailed("M exited before setting up its objects");
-  PathBuf ns_path("/proc/");
-  ns_path.Add(m.pid()).Add("/ns/ipc");
+  const PathBuf ns_path = ProcPath(m.pid(), "ns/ipc");
   UniqueFd pin = OpenFile(ns_path.c_str(), O_RDONLY);
   if (!pin.valid()) p.SetupFailed("open /proc/M/ns/ipc");
   go.Signal();

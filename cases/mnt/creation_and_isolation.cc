@@ -169,10 +169,8 @@ void ProcMountFilesPerNs(const Probe& p) {
   int64_t sibling_pid = 0;
   if (!c2_pid.Receive(&sibling_pid)) p.SetupFailed("receiving the PID of the second process");
 
-  PathBuf c_mounts("/proc/");
-  c_mounts.Add(child.pid()).Add("/mounts");
-  PathBuf c_mountstats("/proc/");
-  c_mountstats.Add(child.pid()).Add("/mountstats");
+  const PathBuf c_mounts = ProcPath(child.pid(), "mounts");
+  const PathBuf c_mountstats = ProcPath(child.pid(), "mountstats");
   p.Value("outside.child_mountinfo_lists",
           MountsAt(p, MountinfoOf(child.pid()).c_str(), "/tmp/c"));
   p.Value("outside.child_mounts_lists", FileContains(p, c_mounts.c_str(), " /tmp/c tmpfs "));

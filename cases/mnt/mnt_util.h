@@ -347,11 +347,7 @@ inline MountLine MountAt(const Probe& p, const char* mountinfo_path, const char*
 }
 
 // "/proc/<pid>/mountinfo"
-inline PathBuf MountinfoOf(pid_t pid) {
-  PathBuf path("/proc/");
-  path.Add(pid).Add("/mountinfo");
-  return path;
-}
+inline PathBuf MountinfoOf(pid_t pid) { return ProcPath(pid, "mountinfo"); }
 
 inline constexpr const char* kSelfMountinfo = "/proc/self/mountinfo";
 

@@ -637,8 +637,7 @@ void BindMntnsLinkIntoSharedEinval(const Probe& p) {
   MakeFile(p, "/tmp/pr/self");
   NamespaceB b(p, CLONE_NEWNS, [] {});
   UniqueFd ns_a = OpenFile("/proc/self/ns/mnt", O_RDONLY);
-  PathBuf b_link("/proc/");
-  b_link.Add(b.pid()).Add("/ns/mnt");
+  const PathBuf b_link = ProcPath(b.pid(), "ns/mnt");
   UniqueFd ns_b = OpenFile(b_link.c_str(), O_RDONLY);
   if (!ns_a.valid() || !ns_b.valid()) p.SetupFailed("open of the /proc/PID/ns/mnt links");
   uint64_t id_a = 0, id_b = 0;

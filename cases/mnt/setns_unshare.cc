@@ -20,8 +20,7 @@ using namespace ::nsc::cases::mnt;
 
 // Opens /proc/<pid>/ns/mnt (O_RDONLY|O_CLOEXEC) or fails the set-up.
 UniqueFd OpenMntNs(const Probe& p, pid_t pid) {
-  PathBuf path("/proc/");
-  path.Add(pid).Add("/ns/mnt");
+  const PathBuf path = ProcPath(pid, "ns/mnt");
   UniqueFd fd = OpenFile(path.c_str(), O_RDONLY);
   if (!fd.valid()) p.SetupFailed("open of a /proc/PID/ns/mnt link");
   return fd;

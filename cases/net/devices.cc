@@ -181,8 +181,7 @@ void ProcNetIsPerProcess(const Probe& p) {
     looked.CloseWriteEnd();
     done.CloseReadEnd();
     if (!looked.Wait()) p.SetupFailed("N exited early");
-    PathBuf inner_dev("/proc/");
-    inner_dev.Add(inner.pid()).Add("/net/dev");
+    const PathBuf inner_dev = ProcPath(inner.pid(), "net/dev");
     p.Value("outer.proc_pid_net_lists_outer", NetDevLists(inner_dev.c_str(), "nscP0"));
     p.Value("outer.proc_self_net_lists_outer", NetDevLists("/proc/self/net/dev", "nscP0"));
     done.CloseWriteEnd();
@@ -249,14 +248,12 @@ void VethDestroyedWithNs(const Probe& p) {
     p.Call("outer.clone", inner.pid());
     if (!inner.ok()) return 1;
     release.CloseReadEnd();
-    PathBuf inner_ns("/proc/");
-    inner_ns.Add(inner.pid()).Add("/ns/net");
+    const PathBuf inner_ns = ProcPath(inner.pid(), "ns/net");
     UniqueFd target = OpenFile(p.control() ? "/proc/self/ns/net" : inner_ns.c_str(), O_RDONLY);
     if (!target.valid()) p.SetupFailed("open the target network namespace file");
     p.Call("outer.move_peer", MoveLink("nscV1", target.get()));
     target.Reset();  // the fd would keep N's namespace alive
-    PathBuf inner_dev("/proc/");
-    inner_dev.Add(inner.pid()).Add("/net/dev");
+    const PathBuf inner_dev = ProcPath(inner.pid(), "net/dev");
     p.Value("inner.lists_peer", NetDevLists(inner_dev.c_str(), "nscV1"));
     p.Value("outer.lists_end_before", NetDevLists("/proc/self/net/dev", "nscV0"));
     release.CloseWriteEnd();

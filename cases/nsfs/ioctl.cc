@@ -88,9 +88,8 @@ void ReturnedFdFlags(const Probe& p) {
   NSC_SETUP(p, child.pid(), "fork");
   if (!ready.Wait()) p.SetupFailed("the child did not enter its user namespace");
 
-  PathBuf child_uts("/proc/"), child_user("/proc/");
-  child_uts.Add(child.pid()).Add("/ns/uts");
-  child_user.Add(child.pid()).Add("/ns/user");
+  const PathBuf child_uts = ProcPath(child.pid(), "ns/uts");
+  const PathBuf child_user = ProcPath(child.pid(), "ns/user");
   UniqueFd uts = OpenFile(child_uts.c_str(), O_RDONLY);
   UniqueFd user = OpenFile(child_user.c_str(), O_RDONLY);
   if (!uts.valid() || !user.valid()) p.SetupFailed("open of the namespace files");
@@ -154,9 +153,8 @@ void OutOfScopeEperm(const Probe& p) {
   ready.CloseWriteEnd();
   NSC_SETUP(p, child.pid(), "clone(CLONE_NEWPID)");
   if (!ready.Wait()) p.SetupFailed("the child did not get ready");
-  PathBuf child_user("/proc/"), child_pid("/proc/");
-  child_user.Add(child.pid()).Add("/ns/user");
-  child_pid.Add(child.pid()).Add("/ns/pid");
+  const PathBuf child_user = ProcPath(child.pid(), "ns/user");
+  const PathBuf child_pid = ProcPath(child.pid(), "ns/pid");
   CallOnNsFile(p, "outer.parent_of_own_user",
                p.control() ? child_user.c_str() : "/proc/self/ns/user", NS_GET_PARENT);
   CallOnNsFile(p, "outer.parent_of_own_pid",
@@ -251,8 +249,7 @@ void GetParentUserEqualsGetUserns(const Probe& p) {
   ChildProcess child = SpawnUsernsChild(p, !p.control(), 0, ready, done);
   NSC_SETUP(p, child.pid(), "fork");
   if (!ready.Wait()) p.SetupFailed("the child did not enter its user namespace");
-  PathBuf child_user("/proc/");
-  child_user.Add(child.pid()).Add("/ns/user");
+  const PathBuf child_user = ProcPath(child.pid(), "ns/user");
   UniqueFd user = OpenFile(child_user.c_str(), O_RDONLY);
   if (!user.valid()) p.SetupFailed("open /proc/<child>/ns/user");
   UniqueFd parent(static_cast<int>(NsIoctl(user.get(), NS_GET_PARENT)));

@@ -49,8 +49,7 @@ long StartParkedThread() {
 // The first entry of /proc/<pid>/task other than <pid> itself: the TID of the other thread,
 // as the caller's PID namespace numbers it. -1 if there is none.
 int64_t OtherThreadOf(pid_t pid) {
-  PathBuf path("/proc/");
-  path.Add(pid).Add("/task");
+  const PathBuf path = ProcPath(pid, "task");
   UniqueFd dir = OpenFile(path.c_str(), O_RDONLY | O_DIRECTORY);
   if (!dir.valid()) return -1;
   char buf[1024];
@@ -96,8 +95,7 @@ void StartTranslationSetup(const Probe& p, bool new_pidns, TranslationSetup& s) 
   if (!s.ready.Receive(&s.inner_thread_tid)) p.SetupFailed("the child did not start its thread");
   s.outer_thread_tid = OtherThreadOf(s.init.pid());
   if (s.outer_thread_tid == -1) p.SetupFailed("finding the thread in /proc/<child>/task");
-  PathBuf path("/proc/");
-  path.Add(s.init.pid()).Add("/ns/pid");
+  const PathBuf path = ProcPath(s.init.pid(), "ns/pid");
   s.pidns = OpenFile(path.c_str(), O_RDONLY);
   if (!s.pidns.valid()) p.SetupFailed("open /proc/<child>/ns/pid");
   p.Value("outer.init_pid", s.init.pid());

@@ -148,8 +148,7 @@ void SetnsIntoDeadNsForkEnomem(const Probe& p) {
   ChildProcess init = SpawnBlockedInit(hold);
   if (!init.ok()) p.SetupFailed("clone of the namespace init");
   hold.CloseReadEnd();
-  PathBuf path("/proc/");
-  path.Add(init.pid()).Add("/ns/pid");
+  const PathBuf path = ProcPath(init.pid(), "ns/pid");
   UniqueFd ns = OpenFile(path.c_str(), O_RDONLY);
   if (!ns.valid()) p.SetupFailed("open /proc/<init>/ns/pid");
   if (!p.control()) {
@@ -201,8 +200,7 @@ void FdPinsNamespace(const Probe& p) {
   ChildProcess init = SpawnBlockedInit(hold);
   if (!init.ok()) p.SetupFailed("clone of the namespace init");
   hold.CloseReadEnd();
-  PathBuf path("/proc/");
-  path.Add(init.pid()).Add("/ns/pid");
+  const PathBuf path = ProcPath(init.pid(), "ns/pid");
   p.NsId("init.pidns", path.c_str());
   UniqueFd ns;
   if (!p.control()) ns = OpenFile(path.c_str(), O_RDONLY);

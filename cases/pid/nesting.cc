@@ -31,8 +31,7 @@ int64_t ProcfsPid() {
 
 // Opens /proc/<procfs_pid>/ns/pid; SetupFailed on error.
 UniqueFd OpenPidNsOf(const Probe& p, int64_t procfs_pid) {
-  PathBuf path("/proc/");
-  path.Add(procfs_pid).Add("/ns/pid");
+  const PathBuf path = ProcPath(static_cast<pid_t>(procfs_pid), "ns/pid");
   UniqueFd fd = OpenFile(path.c_str(), O_RDONLY);
   if (!fd.valid()) p.SetupFailed("open /proc/<pid>/ns/pid");
   return fd;

@@ -106,8 +106,7 @@ void OrphanGoesToParentsNsInit(const Probe& p) {
   });
   if (!ns_init.ok()) p.SetupFailed("clone of the namespace init");
   hold.CloseReadEnd();
-  PathBuf path("/proc/");
-  path.Add(ns_init.pid()).Add("/ns/pid");
+  const PathBuf path = ProcPath(ns_init.pid(), "ns/pid");
   UniqueFd target = OpenFile(p.control() ? "/proc/self/ns/pid" : path.c_str(), O_RDONLY);
   if (!target.valid()) p.SetupFailed("open the target PID namespace");
 

@@ -213,8 +213,7 @@ void ProcShowsMountersNs(const Probe& p) {
   int64_t init_procfs_pid;
   if (!named.Receive(&init_procfs_pid) || init_procfs_pid <= 0) p.SetupFailed("the init's /proc name");
   if (!listed.Wait()) return;  // the init recorded why it stopped (a skip or a set-up error)
-  PathBuf through("/proc/");
-  through.Add(init_procfs_pid).Add("/root/proc");
+  const PathBuf through = ProcPath(static_cast<pid_t>(init_procfs_pid), "root/proc");
   PidListing outside;
   NSC_SETUP(p, ListPids(through.c_str(), &outside), "list /proc/<init>/root/proc");
   p.Value("outside.listing_count", outside.count);

@@ -46,8 +46,7 @@ class HeldProcess {
   }
   // Opens /proc/<pid>/ns/pid; SetupFailed on error.
   UniqueFd OpenPidNs(const Probe& p) const {
-    PathBuf path("/proc/");
-    path.Add(procfs_pid_).Add("/ns/pid");
+    const PathBuf path = ProcPath(static_cast<pid_t>(procfs_pid_), "ns/pid");
     UniqueFd fd = OpenFile(path.c_str(), O_RDONLY);
     if (!fd.valid()) p.SetupFailed("open /proc/<holder>/ns/pid");
     return fd;

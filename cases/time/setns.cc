@@ -71,10 +71,9 @@ void SetnsEntersNs(const Probe& p) {
   ChildProcess owner = SpawnTimeNsOwner(p, ready, done);
   NSC_SETUP(p, owner.pid(), "fork of the namespace owner");
   if (!ready.Wait()) p.SetupFailed("the namespace owner did not get ready");
-  PathBuf target("/proc/");
-  target.Add(owner.pid()).Add(p.Pick<const char*>("/ns/time_for_children", "/ns/time"));
-  PathBuf owner_children("/proc/");
-  owner_children.Add(owner.pid()).Add("/ns/time_for_children");
+  const PathBuf target =
+      ProcPath(owner.pid(), p.Pick<const char*>("ns/time_for_children", "ns/time"));
+  const PathBuf owner_children = ProcPath(owner.pid(), "ns/time_for_children");
   p.NsId("owner.time_for_children", owner_children.c_str());
 
   ChildProcess sibling = Spawn(0, [&] {
@@ -122,8 +121,7 @@ void SetnsMultithreadedRefused(const Probe& p) {
   ChildProcess owner = SpawnTimeNsOwner(p, ready, done);
   NSC_SETUP(p, owner.pid(), "fork of the namespace owner");
   if (!ready.Wait()) p.SetupFailed("the namespace owner did not get ready");
-  PathBuf target("/proc/");
-  target.Add(owner.pid()).Add("/ns/time_for_children");
+  const PathBuf target = ProcPath(owner.pid(), "ns/time_for_children");
 
   ChildProcess sibling = Spawn(0, [&] {
     UniqueFd fd = OpenFile(target.c_str(), O_RDONLY);
