@@ -6,6 +6,7 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -134,6 +135,35 @@ ChildProcess Spawn(unsigned long flags, FunctionRef<int()> fn) {
   pid_t pid = CloneProcess(flags);
   if (pid == 0) _exit(fn());
   return ChildProcess(pid);  // -1 with errno on failure
+}
+
+namespace {
+int BlockedThreadMain(void* arg) {
+  const long fd = reinterpret_cast<intptr_t>(arg);
+  if (fd < 0) {
+    for (;;) syscall(SYS_pause);
+  }
+  char byte;
+  syscall(SYS_read, fd, &byte, 1);
+  syscall(SYS_exit, 0);
+  return 0;
+}
+}  // namespace
+
+long StartBlockedThread(unsigned long extra_flags, int read_fd) {
+  constexpr size_t kStackSize = 64 * 1024;
+  void* stack = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return -1;
+  const unsigned long flags = CLONE_VM | CLONE_THREAD | CLONE_SIGHAND | extra_flags;
+  const int tid = clone(BlockedThreadMain, static_cast<char*>(stack) + kStackSize,
+                        static_cast<int>(flags), reinterpret_cast<void*>(static_cast<intptr_t>(read_fd)));
+  if (tid == -1) {
+    const int saved = errno;
+    munmap(stack, kStackSize);
+    errno = saved;
+  }
+  return tid;
 }
 
 pid_t RawGetpid() { return static_cast<pid_t>(syscall(SYS_getpid)); }

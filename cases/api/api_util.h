@@ -75,34 +75,6 @@ class ParkedChild {
   ChildProcess child_;
 };
 
-// Makes the caller multithreaded without pthreads: raw clone(2) of a thread sharing VM, signal
-// handlers, fs and files, on an mmap'ed stack. The thread blocks in read(read_fd) and exits
-// when a byte arrives or every writer has gone (or with the process). Returns the thread's TID,
-// or -1 with errno. The thread has no TLS of its own, so it calls nothing but syscall(SYS_read)
-// (which could only touch errno on failure) and exits through the clone(2) wrapper (SYS_exit).
-inline int BlockOnPipeThread(void* arg) {
-  char byte;
-  syscall(SYS_read, static_cast<int>(reinterpret_cast<intptr_t>(arg)), &byte, 1);
-  return 0;
-}
-inline constexpr unsigned long kThreadFlags =
-    CLONE_VM | CLONE_THREAD | CLONE_SIGHAND | CLONE_FS | CLONE_FILES;
-inline long StartBlockedThread(int read_fd) {
-  constexpr size_t kStackSize = 64 * 1024;
-  void* stack = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) return -1;
-  const int tid = clone(BlockOnPipeThread, static_cast<char*>(stack) + kStackSize,
-                        static_cast<int>(kThreadFlags),
-                        reinterpret_cast<void*>(static_cast<intptr_t>(read_fd)));
-  if (tid == -1) {
-    const int saved = errno;
-    munmap(stack, kStackSize);
-    errno = saved;
-  }
-  return tid;
-}
-
 // 1 if /proc/self/uid_map is the initial user namespace's identity map "0 0 4294967295",
 // 0 if it is another map, -1 if it cannot be read.
 inline int UidMapIsIdentity() {

@@ -117,7 +117,7 @@ void UnshareThreadVmSighand(const Probe& p) {
   ChildProcess multi = Spawn(0, [&] {
     Barrier park;
     if (!park.ok()) p.SetupFailed("pipe2");
-    if (!p.control() && api::StartBlockedThread(park.read_fd()) == -1) {
+    if (!p.control() && StartBlockedThread(CLONE_FS | CLONE_FILES, park.read_fd()) == -1) {
       p.SetupFailed("clone of the helper thread");
     }
     p.Call("multi.unshare_vm", unshare(CLONE_VM));
@@ -217,7 +217,7 @@ void CloneThreadAfterPidnsChange(const Probe& p) {
     Barrier park;
     if (!park.ok()) p.SetupFailed("pipe2");
     p.Call("unshare.newpid", unshare(p.Flags(CLONE_NEWPID, CLONE_NEWPID)));
-    p.Call("unshare.clone_thread", api::StartBlockedThread(park.read_fd()));
+    p.Call("unshare.clone_thread", StartBlockedThread(CLONE_FS | CLONE_FILES, park.read_fd()));
     park.Signal();
     return 0;
   });
@@ -243,7 +243,7 @@ void CloneThreadAfterPidnsChange(const Probe& p) {
     Barrier park;
     if (!park.ok()) p.SetupFailed("pipe2");
     p.Call("setns.newpid", setns(target.get(), CLONE_NEWPID));
-    p.Call("setns.clone_thread", api::StartBlockedThread(park.read_fd()));
+    p.Call("setns.clone_thread", StartBlockedThread(CLONE_FS | CLONE_FILES, park.read_fd()));
     park.Signal();
     return 0;
   });

@@ -32,20 +32,6 @@ constexpr long kNoSuchPid = 4 * 1024 * 1024;
 
 long PidIoctl(int fd, unsigned long request, long pid) { return ioctl(fd, request, pid); }
 
-// Stack of the parked thread; a static buffer belongs to this (forked) process alone.
-alignas(16) char g_thread_stack[64 * 1024];
-
-int ParkForever(void*) {
-  for (;;) syscall(SYS_pause);
-}
-
-// A second thread parked in pause(2); it dies with the process. Its TID, or -1 with errno.
-long StartParkedThread() {
-  return clone(ParkForever, g_thread_stack + sizeof g_thread_stack,
-               CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM,
-               nullptr);
-}
-
 // The first entry of /proc/<pid>/task other than <pid> itself: the TID of the other thread,
 // as the caller's PID namespace numbers it. -1 if there is none.
 int64_t OtherThreadOf(pid_t pid) {
@@ -84,7 +70,7 @@ void StartTranslationSetup(const Probe& p, bool new_pidns, TranslationSetup& s) 
   s.init = Spawn(new_pidns ? CLONE_NEWPID : 0, [&] {
     s.ready.CloseReadEnd();
     s.done.CloseWriteEnd();
-    const long tid = StartParkedThread();
+    const long tid = StartBlockedThread(CLONE_FS | CLONE_FILES | CLONE_SYSVSEM);
     if (tid == -1) p.SetupFailed("starting a second thread");
     s.ready.Send(tid);
     s.done.Wait();

@@ -46,21 +46,6 @@ ChildProcess SpawnTimeNsOwner(const Probe& p, Barrier& ready, Barrier& done) {
   return owner;
 }
 
-// Stack of the parked thread. A static buffer belongs to this process alone (bodies are forked).
-alignas(16) char g_thread_stack[64 * 1024];
-
-int ParkForever(void*) {
-  for (;;) syscall(SYS_pause);
-}
-
-// Starts a second thread in the calling process (raw clone with CLONE_THREAD) that parks in
-// pause(2); it dies with the process. Returns its TID or -1 with errno.
-long StartParkedThread() {
-  return clone(ParkForever, g_thread_stack + sizeof g_thread_stack,
-               CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM,
-               nullptr);
-}
-
 // Flow: 1. the owner creates a time namespace with monotonic offset +100000 s; 2. a sibling
 // opens /proc/<owner>/ns/time_for_children (control: /proc/<owner>/ns/time, the namespace
 // it already shares); 3. reads CLOCK_MONOTONIC, calls setns(fd, CLONE_NEWTIME), reads it
@@ -126,7 +111,7 @@ void SetnsMultithreadedRefused(const Probe& p) {
   ChildProcess sibling = Spawn(0, [&] {
     UniqueFd fd = OpenFile(target.c_str(), O_RDONLY);
     if (!fd.valid()) p.SetupFailed("open of the owner's time_for_children");
-    if (!p.control()) NSC_SETUP(p, StartParkedThread(), "starting a second thread");
+    if (!p.control()) NSC_SETUP(p, StartBlockedThread(CLONE_FS | CLONE_FILES | CLONE_SYSVSEM), "starting a second thread");
     int64_t threads = -1;
     ReadStatusIds(0, "Threads", &threads, 1);
     p.Value("sibling.threads", threads);

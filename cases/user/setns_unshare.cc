@@ -156,7 +156,7 @@ void SetnsMultithreadedEinval(const Probe& p) {
   Barrier block;
   if (!block.ok()) p.SetupFailed("pipe");
   ChildProcess child = Spawn(0, [&] {
-    if (!p.control() && userns::StartBlockedThread(block.read_fd()) == -1) {
+    if (!p.control() && StartBlockedThread(CLONE_FILES, block.read_fd()) == -1) {
       p.SetupFailed("starting a second thread");
     }
     int64_t threads = -1;
@@ -228,7 +228,7 @@ void UnshareMultithreadedEinval(const Probe& p) {
   Barrier block;
   if (!block.ok()) p.SetupFailed("pipe");
   ChildProcess child = Spawn(0, [&] {
-    if (!p.control() && userns::StartBlockedThread(block.read_fd()) == -1) {
+    if (!p.control() && StartBlockedThread(CLONE_FILES, block.read_fd()) == -1) {
       p.SetupFailed("starting a second thread");
     }
     int64_t threads = -1;

@@ -309,24 +309,6 @@ class ParkedChild {
   ChildProcess child_;
 };
 
-// A second thread of the calling process (CLONE_VM|CLONE_THREAD|CLONE_SIGHAND, deliberately
-// without CLONE_FS) that blocks reading `read_fd` and dies with the process. Stack from mmap.
-inline int BlockOnRead(void* arg) {
-  char c;
-  syscall(SYS_read, static_cast<int>(reinterpret_cast<intptr_t>(arg)), &c, 1);
-  syscall(SYS_exit, 0);
-  return 0;
-}
-inline pid_t StartBlockedThread(int read_fd) {
-  constexpr size_t kStack = 64 * 1024;
-  void* stack = mmap(nullptr, kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-                     -1, 0);
-  if (stack == MAP_FAILED) return -1;
-  return clone(BlockOnRead, static_cast<char*>(stack) + kStack,
-               CLONE_VM | CLONE_THREAD | CLONE_SIGHAND | CLONE_FILES,
-               reinterpret_cast<void*>(static_cast<intptr_t>(read_fd)));
-}
-
 // Reads `fd` to EOF into out (NUL-terminated, truncated to cap-1; the rest is drained).
 inline size_t ReadToEof(int fd, char* out, size_t cap) {
   size_t total = 0;

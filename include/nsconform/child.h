@@ -130,6 +130,14 @@ class ChildProcess {
 // returns into the caller's code. On failure the returned ChildProcess is !ok() and errno is set.
 ChildProcess Spawn(unsigned long flags, FunctionRef<int()> fn);
 
+// Makes the caller multithreaded without pthreads (several rules are about multithreaded
+// callers): a raw clone(2) thread with CLONE_VM|CLONE_THREAD|CLONE_SIGHAND plus `extra_flags`
+// (e.g. CLONE_FS|CLONE_FILES), on an mmap'ed stack. It blocks reading `read_fd` and exits when a
+// byte arrives or every writer has gone; with read_fd < 0 it parks in pause(2). Either way it
+// dies with the process. It has no TLS of its own and makes raw syscalls only.
+// Returns the thread's TID, or -1 with errno.
+long StartBlockedThread(unsigned long extra_flags, int read_fd = -1);
+
 // syscall(SYS_getpid): never a cached value after raw clone.
 pid_t RawGetpid();
 
