@@ -440,5 +440,40 @@ TEST(Catalogue, ListedIdsAreWellFormedAndUnique) {
   EXPECT_TRUE(std::is_sorted(listed.begin(), listed.end()));
 }
 
+// The fully static binary needs nothing at run time but /proc, /sys and /dev: in a chroot that
+// holds only those (inside a throwaway mount namespace), every rule passes or skips with a
+// reason — a chroot refuses user namespaces, and "/" there is no mount point — never an error.
+TEST(StaticBinary, RunsInABareChrootWithOnlyProcSysDev) {
+  if (!IsRoot()) GTEST_SKIP() << "chroot and mounts need root";
+  TempDir root("bare-root");
+  for (const char* dir : {"proc", "sys", "dev", "out"}) fs::create_directory(root / dir);
+  fs::copy_file(Paths::NsconformStatic(), root / "nsconform");
+  const std::string r = root.path().string();
+  const std::string script = "mount --make-rprivate / && mount -t proc proc " + r +
+                             "/proc && mount --rbind /sys " + r + "/sys && mount --rbind /dev " +
+                             r + "/dev && exec chroot " + r + " /nsconform -q --report-dir /out";
+  Spawned p = Spawn({"unshare", "--mount", "--fork", "--", "sh", "-c", script},
+                    {.watch_exe = root / "nsconform"});
+  EXPECT_EQ(p.exit_code, 0) << p.Describe();
+  EXPECT_THAT(p.leaks, IsEmpty());
+  std::vector<fs::path> reports;
+  for (const auto& e : fs::recursive_directory_iterator(root / "out")) {
+    if (e.path().extension() == ".json") reports.push_back(e.path());
+  }
+  ASSERT_EQ(reports.size(), 1u) << p.Describe();
+  json report = ReadJson(reports[0]);
+  EXPECT_EQ(report["summary"]["error"], 0) << report["summary"].dump();
+  EXPECT_EQ(report["summary"]["fail"], 0) << report["summary"].dump();
+  EXPECT_GT(report["summary"]["pass"].get<int>(), 0);
+  EXPECT_FALSE(report["exec"]["root_is_mount_point"].get<bool>());
+  EXPECT_THAT(report["run"]["errors"], IsEmpty());
+  for (const auto& res : report["results"]) {
+    if (res["status"] == "skip") {
+      EXPECT_TRUE(res.contains("reason_code")) << res.dump();
+    }
+  }
+  EXPECT_EQ(ValidateJson(Paths::ReportSchema(), {reports[0]}), "");
+}
+
 }  // namespace
 }  // namespace nsc::test

@@ -20,6 +20,7 @@ namespace nsc::test {
 namespace bp = boost::process;
 
 fs::path Paths::Nsconform() { return NSC_TEST_NSCONFORM; }
+fs::path Paths::NsconformStatic() { return NSC_TEST_NSCONFORM_STATIC; }
 fs::path Paths::Selftest() { return NSC_TEST_SELFTEST; }
 fs::path Paths::HostAudit() { return NSC_TEST_HOSTAUDIT; }
 fs::path Paths::SourceDir() { return NSC_TEST_SOURCE_DIR; }

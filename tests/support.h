@@ -19,6 +19,7 @@ using nlohmann::json;
 // Paths handed in by CMake.
 struct Paths {
   static fs::path Nsconform();   // the real suite
+  static fs::path NsconformStatic();  // the real suite, fully static
   static fs::path Selftest();    // harness + tests/misbehaving_cases.cc
   static fs::path HostAudit();   // harness + tests/host_changing_cases.cc (sandbox only)
   static fs::path SourceDir();
