@@ -307,6 +307,12 @@ PathBuf ProcPath(pid_t pid, const char* file) {
   return path;
 }
 
+UniqueFd OpenNs(pid_t pid, const char* type) {
+  PathBuf file("ns/");
+  file.Add(type);
+  return OpenFile(ProcPath(pid, file.c_str()).c_str(), O_RDONLY);
+}
+
 namespace {
 NsFileId FromStat(int rc, const struct stat& st) {
   NsFileId id;

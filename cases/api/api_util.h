@@ -32,13 +32,6 @@ inline void RecordBaseNsSet(const Probe& p, const char* prefix) {
   }
 }
 
-// Opens /proc/<pid>/ns/<type> read-only; pid 0 means self.
-inline UniqueFd OpenNs(pid_t pid, const char* type) {
-  PathBuf file("ns/");
-  file.Add(type);
-  return OpenFile(ProcPath(pid, file.c_str()).c_str(), O_RDONLY);
-}
-
 inline int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
 // A child cloned with `flags` that runs `setup` (which may call p.SetupFailed) and then waits

@@ -72,7 +72,7 @@ void FdOrBindMountPinsNs(const Probe& p) {
     if (!ready.ok() || !release.ok()) p.SetupFailed("pipe2");
     ChildProcess member = SpawnNamedUtsMember(p, body_uts, "pinned-fd", ready, release);
     p.NsId("fd.member_uts", ProcPath(member.pid(), "ns/uts").c_str());
-    pin_fd = api::OpenNs(member.pid(), "uts");
+    pin_fd = OpenNs(member.pid(), "uts");
     if (!pin_fd.valid()) p.SetupFailed("open /proc/M1/ns/uts");
     release.Signal();
     p.Value("fd.member_exited", ExitedWith(member.Wait(), 0) ? 1 : 0);
@@ -153,7 +153,7 @@ void NsLifetimePinnedByRelations(const Probe& p) {
   p.NsId("parent.original", ProcPath(creator.pid(), "ns/user").c_str());
   go_on.Signal();
   if (!at_child.Wait()) p.SetupFailed("the creator died before entering C");
-  UniqueFd child_ns = api::OpenNs(creator.pid(), "user");
+  UniqueFd child_ns = OpenNs(creator.pid(), "user");
   if (!child_ns.valid()) p.SetupFailed("open /proc/<creator>/ns/user");
   p.NsIdOfFd("child.pinned", child_ns.get());
   release.Signal();
@@ -236,7 +236,7 @@ void NsTeardownWhenLastMemberLeaves(const Probe& p) {
   if (!upper.valid()) p.SetupFailed("open /proc/<member>/root/tmp");
   p.Value("before.sub_crosses_mount", CrossesMount(upper.get(), "sub"));
   UniqueFd pin;
-  if (p.control()) pin = api::OpenNs(member.pid(), "mnt");
+  if (p.control()) pin = OpenNs(member.pid(), "mnt");
   release.Signal();
   p.Value("member.exited", ExitedWith(member.Wait(), 0) ? 1 : 0);
   p.Value("after.sub_crosses_mount", CrossesMount(upper.get(), "sub"));

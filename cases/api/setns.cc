@@ -8,10 +8,10 @@ namespace {
 // Flow: 1. setns(-1, 0) (the control: a valid uts fd); 2. open a uts link, close it (the
 // control: keep it open) and setns() on the closed number.
 void SetnsEbadf(const Probe& p) {
-  UniqueFd valid = api::OpenNs(0, "uts");
+  UniqueFd valid = OpenNs(0, "uts");
   if (!valid.valid()) p.SetupFailed("open /proc/self/ns/uts");
   p.Call("setns_minus_one", setns(p.Pick(-1, valid.get()), 0));
-  UniqueFd closed = api::OpenNs(0, "uts");
+  UniqueFd closed = OpenNs(0, "uts");
   if (!closed.valid()) p.SetupFailed("open /proc/self/ns/uts");
   const int number = closed.get();
   if (!p.control()) closed.Reset();
@@ -36,8 +36,8 @@ NSC_CASE({
 // fd/type pairs), then setns(uts_fd, 0), and records its UTS namespace.
 void SetnsTypeMismatchEinval(const Probe& p) {
   api::ParkedChild member(p, CLONE_NEWUTS, [] {});
-  UniqueFd uts = api::OpenNs(member.pid(), "uts");
-  UniqueFd pid = api::OpenNs(0, "pid");
+  UniqueFd uts = OpenNs(member.pid(), "uts");
+  UniqueFd pid = OpenNs(0, "pid");
   if (!uts.valid() || !pid.valid()) p.SetupFailed("open of the namespace links");
   p.NsId("member.uts", ProcPath(member.pid(), "ns/uts").c_str());
   ChildProcess joiner = Spawn(0, [&] {
@@ -101,12 +101,12 @@ NSC_CASE({
 // in the parent; 3. a child that entered a new user namespace of its own (full capabilities
 // there) calls setns() into the body's UTS namespace, whose owner it has no capability in.
 void SetnsCaps(const Probe& p) {
-  UniqueFd body_uts = api::OpenNs(0, "uts");
+  UniqueFd body_uts = OpenNs(0, "uts");
   if (!body_uts.valid()) p.SetupFailed("open /proc/self/ns/uts");
   api::ParkedChild owner(p, 0, [&] {
     if (EnterUserNamespace(CLONE_NEWUTS) == -1) p.SetupFailed("user + UTS namespace");
   });
-  UniqueFd target = api::OpenNs(owner.pid(), "uts");
+  UniqueFd target = OpenNs(owner.pid(), "uts");
   if (!target.valid()) p.SetupFailed("open /proc/<owner>/ns/uts");
   ChildProcess no_own_cap = Spawn(0, [&] {
     if (!p.control() && DropAllCapabilities() == -1) p.SetupFailed("capset");
@@ -148,7 +148,7 @@ NSC_CASE({
 // child records every base namespace, calls setns(uts_fd, CLONE_NEWUTS) and records them again.
 void SetnsChangesOneNs(const Probe& p) {
   api::ParkedChild member(p, p.Flags(CLONE_NEWUTS, CLONE_NEWUTS), [] {});
-  UniqueFd uts = api::OpenNs(member.pid(), "uts");
+  UniqueFd uts = OpenNs(member.pid(), "uts");
   if (!uts.valid()) p.SetupFailed("open /proc/<member>/ns/uts");
   p.NsId("member.uts", ProcPath(member.pid(), "ns/uts").c_str());
   ChildProcess joiner = Spawn(0, [&] {

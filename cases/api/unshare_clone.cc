@@ -147,7 +147,7 @@ void UnshareThreadVmSighand(const Probe& p) {
   int64_t holder_err = -1;
   if (!held.Receive(&holder_err)) p.SetupFailed("the user namespace holder died");
   p.Value("fs_sharer.target_unshare_errno", holder_err);
-  UniqueFd target = api::OpenNs(holder.pid(), "user");
+  UniqueFd target = OpenNs(holder.pid(), "user");
   ChildProcess sharer = Spawn(CLONE_FS, [&] {
     p.Call("fs_sharer.setns_user", setns(target.get(), CLONE_NEWUSER));
     p.Call("fs_sharer.unshare_user", unshare(CLONE_NEWUSER));
@@ -237,7 +237,7 @@ void CloneThreadAfterPidnsChange(const Probe& p) {
   release.CloseReadEnd();
   if (!member.ok()) p.SetupFailed("clone(CLONE_NEWPID) of the member");
   if (!ready.Wait()) p.SetupFailed("the member died before it was ready");
-  UniqueFd target = api::OpenNs(p.control() ? 0 : member.pid(), "pid");
+  UniqueFd target = OpenNs(p.control() ? 0 : member.pid(), "pid");
   if (!target.valid()) p.SetupFailed("open of the PID namespace link");
   ChildProcess joiner = Spawn(0, [&] {
     Barrier park;

@@ -327,7 +327,7 @@ void SecurebitsReset(const Probe& p) {
     if (!holder.Start(0, [&] { return unshare(static_cast<int>(newuser)) == 0 ? 0 : 1; })) {
       p.SetupFailed("a child parked in a new user namespace");
     }
-    UniqueFd target = userns::OpenNs(holder.pid(), "user");
+    UniqueFd target = OpenNs(holder.pid(), "user");
     if (!target.valid()) p.SetupFailed("open /proc/<holder>/ns/user");
     ChildProcess by_setns = Spawn(0, [&] {
       p.Call("setns", setns(target.get(), CLONE_NEWUSER));

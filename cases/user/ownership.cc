@@ -47,7 +47,7 @@ NSC_CASE({
 
 // Records NS_GET_USERNS of /proc/self/ns/<type> as `key`.
 void RecordOwner(const Probe& p, const char* key, const char* type) {
-  UniqueFd ns = userns::OpenNs(0, type);
+  UniqueFd ns = OpenNs(0, type);
   UniqueFd owner(ns.valid() ? ioctl(ns.get(), NS_GET_USERNS) : -1);
   p.NsIdOfFd(key, owner.get());
 }
@@ -123,7 +123,7 @@ void OwnerIsCreatorEuid(const Probe& p) {
     if (unshare(static_cast<int>(p.Flags(CLONE_NEWUSER, CLONE_NEWUSER))) == -1) {
       userns::UserNsSetupFailed(p, "unshare(CLONE_NEWUSER)");
     }
-    UniqueFd own = userns::OpenNs(0, "user");
+    UniqueFd own = OpenNs(0, "user");
     uid_t inside = static_cast<uid_t>(-1);
     if (own.valid() && ioctl(own.get(), NS_GET_OWNER_UID, &inside) == 0) {
       p.Value("inside.owner_uid", inside);
@@ -131,7 +131,7 @@ void OwnerIsCreatorEuid(const Probe& p) {
     return 0;
   });
   if (!started) return;  // A skipped or failed and said why
-  UniqueFd ns = userns::OpenNs(a.pid(), "user");
+  UniqueFd ns = OpenNs(a.pid(), "user");
   if (!ns.valid()) p.SetupFailed("open /proc/<A>/ns/user");
   uid_t owner = static_cast<uid_t>(-1);
   p.Call("parent.ioctl", ioctl(ns.get(), NS_GET_OWNER_UID, &owner));
@@ -176,7 +176,7 @@ void OwnerInParentHasAllCaps(const Probe& p) {
     return 0;
   });
   if (!started) return;
-  UniqueFd target = userns::OpenNs(a.pid(), "user");
+  UniqueFd target = OpenNs(a.pid(), "user");
   if (!target.valid()) p.SetupFailed("open /proc/<A>/ns/user");
   const PathBuf uid_map = ProcPath(a.pid(), "uid_map");
 
@@ -253,8 +253,8 @@ void CapsInheritedByDescendantNs(const Probe& p) {
   int64_t a2_pid = 0;
   if (!u2_ready.Wait() || !pid_channel.Receive(&a2_pid)) return;
 
-  UniqueFd u1 = userns::OpenNs(a.pid(), "user");
-  UniqueFd u2 = userns::OpenNs(static_cast<pid_t>(a2_pid), "user");
+  UniqueFd u1 = OpenNs(a.pid(), "user");
+  UniqueFd u2 = OpenNs(static_cast<pid_t>(a2_pid), "user");
   if (!u1.valid() || !u2.valid()) p.SetupFailed("open the namespaces of A and A2");
   uid_t u1_owner = static_cast<uid_t>(-1);
   NSC_SETUP(p, ioctl(u1.get(), NS_GET_OWNER_UID, &u1_owner), "NS_GET_OWNER_UID of U1");

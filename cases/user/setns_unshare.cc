@@ -27,7 +27,7 @@ bool ParkInNewUserNs(const Probe& p, userns::ParkedChild& holder, unsigned long 
 // In the control it instead targets U2, a child namespace of U held by a parked grandchild.
 void SetnsNeedsCapInTarget(const Probe& p) {
   ChildProcess child = Spawn(0, [&] {
-    UniqueFd parent_ns = userns::OpenNs(0, "user");
+    UniqueFd parent_ns = OpenNs(0, "user");
     if (!parent_ns.valid()) p.SetupFailed("open /proc/self/ns/user");
     const uid_t uid = geteuid();
     const gid_t gid = getegid();
@@ -40,7 +40,7 @@ void SetnsNeedsCapInTarget(const Probe& p) {
     UniqueFd descendant_ns;
     if (p.control()) {
       if (!descendant.Start(CLONE_NEWUSER, [] { return 0; })) p.SetupFailed("a child user namespace");
-      descendant_ns = userns::OpenNs(descendant.pid(), "user");
+      descendant_ns = OpenNs(descendant.pid(), "user");
       target = descendant_ns.get();
     }
     p.Call("setns_parent", setns(target, CLONE_NEWUSER));
@@ -78,7 +78,7 @@ void SetnsGrantsFullCaps(const Probe& p) {
     return 0;
   });
   if (!started) return;
-  UniqueFd target = userns::OpenNs(a.pid(), "user");
+  UniqueFd target = OpenNs(a.pid(), "user");
   if (!target.valid()) p.SetupFailed("open /proc/<A>/ns/user");
   ChildProcess b = Spawn(0, [&] {
     BecomeUnprivileged(p);
@@ -116,10 +116,10 @@ NSC_CASE({
 // namespace it is in) and records CapEff again.
 void SetnsSameNsEinval(const Probe& p) {
   ChildProcess child = Spawn(0, [&] {
-    UniqueFd parent_ns = userns::OpenNs(0, "user");
+    UniqueFd parent_ns = OpenNs(0, "user");
     if (!parent_ns.valid()) p.SetupFailed("open /proc/self/ns/user");
     userns::UnshareOrSkip(p, CLONE_NEWUSER, "unshare(CLONE_NEWUSER)");
-    UniqueFd own_ns = userns::OpenNs(0, "user");
+    UniqueFd own_ns = OpenNs(0, "user");
     if (!own_ns.valid()) p.SetupFailed("open /proc/self/ns/user");
     NSC_SETUP(p, DropAllCapabilities(), "dropping all capabilities");
     p.Value("before.cap_eff", OwnStatusHex("CapEff"));
@@ -151,7 +151,7 @@ NSC_CASE({
 void SetnsMultithreadedEinval(const Probe& p) {
   userns::ParkedChild holder;
   if (!ParkInNewUserNs(p, holder, CLONE_NEWUSER)) return;
-  UniqueFd target = userns::OpenNs(holder.pid(), "user");
+  UniqueFd target = OpenNs(holder.pid(), "user");
   if (!target.valid()) p.SetupFailed("open /proc/<H>/ns/user");
   Barrier block;
   if (!block.ok()) p.SetupFailed("pipe");
@@ -190,7 +190,7 @@ NSC_CASE({
 void SetnsSharedFsEinval(const Probe& p) {
   userns::ParkedChild holder;
   if (!ParkInNewUserNs(p, holder, CLONE_NEWUSER)) return;
-  UniqueFd target = userns::OpenNs(holder.pid(), "user");
+  UniqueFd target = OpenNs(holder.pid(), "user");
   if (!target.valid()) p.SetupFailed("open /proc/<H>/ns/user");
   ChildProcess c = Spawn(p.Flags(CLONE_FS, CLONE_FS), [&] {
     p.Call("setns", setns(target.get(), CLONE_NEWUSER));

@@ -156,13 +156,6 @@ inline bool InInitialUserNs() {
   return user.known && user.ino == kInitialUserNsIno;
 }
 
-// open("/proc/<pid>/ns/<type>") (pid 0 = self), O_CLOEXEC.
-inline UniqueFd OpenNs(pid_t pid, const char* type) {
-  PathBuf file("ns/");
-  file.Add(type);
-  return OpenFile(ProcPath(pid, file.c_str()).c_str(), O_RDONLY);
-}
-
 // Writes `text` to /proc/<pid>/<file> in one write(2): 0, or -1 with errno.
 inline int WriteProcFile(pid_t pid, const char* file, const char* text) {
   return WriteSmallFile(ProcPath(pid, file).c_str(), text);

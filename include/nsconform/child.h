@@ -201,6 +201,8 @@ class PathBuf {
 
 // "/proc/<pid>/<file>", with pid 0 meaning "self": ProcPath(0, "ns/pid"), ProcPath(pid, "uid_map").
 PathBuf ProcPath(pid_t pid, const char* file);
+// open("/proc/<pid>/ns/<type>", O_RDONLY|O_CLOEXEC), pid 0 = self; invalid with errno on failure.
+UniqueFd OpenNs(pid_t pid, const char* type);
 
 // ---------------------------------------------------------------------------------------------
 // Privilege
