@@ -16,6 +16,7 @@
 #include "environment.h"
 #include "report.h"
 #include "runner.h"
+#include "subcommands.h"
 #include "text.h"
 
 namespace nsc {
@@ -104,9 +105,6 @@ struct Options {
   bool no_error_on_fail = false;
 };
 
-struct UsageError {
-  std::string message;
-};
 
 std::vector<std::string> Split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -521,6 +519,8 @@ int RunMain(const std::vector<std::string>& argv) {
   std::vector<std::string> args(argv.begin() + 1, argv.end());
   if (!args.empty() && args[0] == "convert") return ConvertMain({args.begin() + 1, args.end()});
   if (!args.empty() && args[0] == "compare") return CompareMain({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "matrix") return MatrixMain({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "runtime") return RuntimeMain({args.begin() + 1, args.end()});
   Options o = ParseArgs(args);
   std::vector<const Case*> selected = Select(o);
 

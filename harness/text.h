@@ -7,6 +7,11 @@
 
 namespace nsc {
 
+// A bad command line or input file: main() prints "nsconform: <message>" and exits 64.
+struct UsageError {
+  std::string message;
+};
+
 // The whole file, or `fallback` if it cannot be read.
 std::string ReadFileOr(const std::string& path, const std::string& fallback);
 std::string Trim(std::string_view s);

@@ -1,0 +1,16 @@
+// Subcommands of the nsconform binary that live in their own directories. Each takes the
+// arguments after its name and returns the process exit code (reports.md §7: 0/1/4/64/70/...).
+// Usage errors throw UsageError (text.h) and become exit 64 with one line.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace nsc {
+
+// `nsconform matrix ...`: the suite on many real kernels under QEMU (harness/matrix/).
+int MatrixMain(const std::vector<std::string>& args);
+// `nsconform runtime ADAPTER ...`: a container runtime's namespace set-up (harness/runtime/).
+int RuntimeMain(const std::vector<std::string>& args);
+
+}  // namespace nsc
