@@ -7,13 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "admission.h"
 #include "environment.h"
 #include "nsconform/case.h"
 
 namespace nsc {
-
-enum class Status { kPass, kFail, kSkip, kError };
-std::string_view StatusName(Status s);
 
 struct CaseOutcome {
   const Case* rule = nullptr;
@@ -54,15 +52,5 @@ using ProgressFn = std::function<void(const CaseOutcome&, size_t done, size_t to
 // Runs the cases. SIGINT/SIGTERM stop the run: running trees are killed, the rest is NOT_RUN.
 RunResult RunCases(const std::vector<const Case*>& cases, const Environment& env,
                    const RunOptions& options, const ProgressFn& progress);
-
-// Why a case cannot run here, if it cannot (exposed for --explain and tests).
-struct Admission {
-  bool runnable = true;
-  bool enter_userns = false;
-  ReasonCode code = ReasonCode::kNone;
-  Status status = Status::kSkip;  // kError when the environment probe itself failed
-  std::string reason;
-};
-Admission Admit(const Case& c, const Environment& env, bool force_userns);
 
 }  // namespace nsc
