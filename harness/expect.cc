@@ -105,7 +105,9 @@ Verdict Judge(const Matcher<T>& m, const T& value) {
 }
 
 Verdict KindMismatch(const char* wanted) {
-  return {false, std::string("the observation is not ") + wanted};
+  return {false, std::string("the observation was recorded as another kind than ") + wanted +
+                     " (a defect of the case)",
+          ReasonCode::kHarnessError};
 }
 
 NsIdentity IdentityOf(const Observation& o) {
@@ -164,8 +166,10 @@ Expectation NsRelation(std::string key, std::string other, bool same) {
                 }
                 NsIdentity x = IdentityOf(a), y = IdentityOf(*b);
                 if (x.err != 0 || y.err != 0) {
-                  return {false, "a namespace could not be identified (" +
-                                     ErrnoName(x.err != 0 ? x.err : y.err) + ")"};
+                  return {false,
+                          "a namespace could not be identified (" +
+                              ErrnoName(x.err != 0 ? x.err : y.err) + ")",
+                          ReasonCode::kSetupFailed};
                 }
                 if ((x == y) == same) return {true, ""};
                 return {false, same ? "they differ" : "they are the same namespace"};
@@ -219,7 +223,13 @@ Expectation ExpectDifferentValue(std::string key, std::string other) {
 Expectation Record(std::string key) {
   Expectation e = Make(std::move(key), "", "recorded, not judged",
                        [](const Observation&, const Observation*) { return Verdict{true, ""}; });
-  e.record_only = true;
+  e.role = Role::kRecord;
+  return e;
+}
+
+Expectation Given(Expectation e, ReasonCode unmet) {
+  e.role = Role::kPrecondition;
+  e.unmet = unmet;
   return e;
 }
 

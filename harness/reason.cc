@@ -14,6 +14,7 @@ std::string_view ReasonCodeName(ReasonCode code) {
     case ReasonCode::kBlockedBySeccomp: return "BLOCKED_BY_SECCOMP";
     case ReasonCode::kPreconditionUnmet: return "PRECONDITION_UNMET";
     case ReasonCode::kDeselected: return "DESELECTED";
+    case ReasonCode::kNoControl: return "NO_CONTROL";
     case ReasonCode::kExpectationMismatch: return "EXPECTATION_MISMATCH";
     case ReasonCode::kTimeout: return "TIMEOUT";
     case ReasonCode::kCrashed: return "CRASHED";

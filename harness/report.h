@@ -38,6 +38,8 @@ nlohmann::json BuildJsonReport(const RunInfo& run, const Environment& env,
                                const std::vector<CaseOutcome>& outcomes);
 // Counts per status: {"total", "pass", "fail", "skip", "error"}.
 nlohmann::json Summarize(const nlohmann::json& results);
+// --control runs: how the controls ended (valid / invalid / none / not_run, with the IDs).
+nlohmann::json SummarizeControls(const nlohmann::json& results);
 
 enum class JunitProfile { kCommon, kStrict };
 std::string RenderJunit(const nlohmann::json& report, JunitProfile profile);

@@ -49,8 +49,8 @@ json CaseMetadata(const Case& c) {
   }
   if (c.needs.needs_userns) needs["needs_userns"] = true;
   bool observation_only = !c.expect.empty();
-  for (const auto& e : c.expect) observation_only = observation_only && e.record_only;
-  return {{"id", c.id},
+  for (const auto& e : c.expect) observation_only = observation_only && e.record_only();
+  json meta = {{"id", c.id},
           {"namespace", c.Namespace()},
           {"title", c.title},
           {"source", {{"doc", c.source.doc}, {"section", c.source.section}}},
@@ -60,6 +60,31 @@ json CaseMetadata(const Case& c) {
           {"requires", needs},
           {"kind", observation_only ? "observation" : "assertion"},
           {"case", {{"file", c.file}, {"line", c.line}}}};
+  if (!c.no_control_because.empty()) meta["no_control_because"] = c.no_control_because;
+  return meta;
+}
+
+json SummarizeControls(const json& results) {
+  json s = {{"valid", 0}, {"invalid", 0}, {"none", 0}, {"not_run", 0},
+            {"invalid_ids", json::array()}, {"none_ids", json::array()}};
+  auto count = [&](const char* what, const json& r) {
+    s[what] = s[what].get<int>() + 1;
+    const std::string ids = std::string(what) + "_ids";
+    if (s.contains(ids)) s[ids].push_back(r["id"]);
+  };
+  for (const auto& r : results) {
+    const std::string st = r["status"];
+    if (r.value("kind", "") == "observation" || r.value("reason_code", "") == "NO_CONTROL") {
+      count("none", r);
+    } else if (st == "fail" && r.contains("contradicted")) {
+      count("valid", r);
+    } else if (st == "pass" || st == "fail" || st == "error") {
+      count("invalid", r);
+    } else {
+      count("not_run", r);
+    }
+  }
+  return s;
 }
 
 json Summarize(const json& results) {
@@ -82,7 +107,9 @@ json BuildJsonReport(const RunInfo& run, const Environment& env,
       r["reason_code"] = ReasonCodeName(o.code);
       r["reason"] = o.reason;
     }
+    if (!o.preconditions.empty()) r["preconditions"] = o.preconditions;
     r["expected"] = o.expected;
+    if (!o.contradicted.empty()) r["contradicted"] = o.contradicted;
     r["observed"] = o.observed;
     if (!o.recorded.empty()) r["recorded"] = o.recorded;
     if (!run.stable) {
@@ -126,6 +153,7 @@ json BuildJsonReport(const RunInfo& run, const Environment& env,
   report["system"] = env.system;
   report["exec"] = env.exec;
   report["summary"] = Summarize(results);
+  if (run.mode == Mode::kControl) report["controls"] = SummarizeControls(results);
   report["results"] = std::move(results);
   return report;
 }

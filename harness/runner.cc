@@ -249,6 +249,10 @@ RunResult RunCases(const std::vector<const Case*>& cases, const Environment& env
     out.timeout_s = c.timeout_s * options.timeout_multiplier;
     out.started_at = Rfc3339Utc(std::chrono::system_clock::now());
     Admission adm = Admit(c, env, options.force_userns);
+    if (adm.runnable && options.mode == Mode::kControl && !c.no_control_because.empty()) {
+      adm = {.runnable = false, .code = ReasonCode::kNoControl,
+             .reason = "the rule has no honest control: " + c.no_control_because};
+    }
     if (!adm.runnable) {
       out.status = adm.status;
       out.code = adm.code;

@@ -18,9 +18,11 @@ struct CaseOutcome {
   Status status = Status::kError;
   ReasonCode code = ReasonCode::kNone;
   std::string reason;
-  nlohmann::json expected = nlohmann::json::object();
+  nlohmann::json preconditions = nlohmann::json::object();  // key -> what the set-up needs
+  nlohmann::json expected = nlohmann::json::object();       // verdict key -> what the rule says
   nlohmann::json observed = nlohmann::json::object();
   nlohmann::json recorded = nlohmann::json::object();  // "record, don't assert" values
+  std::vector<std::string> contradicted;               // verdict keys that did not hold (FAIL)
   std::string signal;                                  // for CRASHED
   std::string log;                                     // notes + captured output
   std::string started_at;

@@ -73,7 +73,14 @@ struct Case {
   std::string observe;  // how the body observes the rule
   std::string control;  // what the sensitivity control removes, and why the rule then fails
   Requirements needs;
+  // Why the rule has no honest sensitivity control (then .control is empty and --control
+  // reports the rule as SKIP/NO_CONTROL instead of presenting a synthetic one).
+  std::string no_control_because;
   double timeout_s = 10;
+  // The set-up the verdict depends on (Given(...)): judged first, in the rule and in the control.
+  // One not holding makes the case SKIP or ERROR, never FAIL.
+  std::vector<Expectation> preconditions;
+  // The rule's verdict keys (Expect...) and recorded values (Record).
   std::vector<Expectation> expect;
   CaseBody body = nullptr;
   // Filled by NSC_CASE.

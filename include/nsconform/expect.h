@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "nsconform/probe.h"
+#include "nsconform/reason.h"
 
 namespace nsc {
 
@@ -57,14 +58,30 @@ std::string ErrnoName(int err);
 struct Verdict {
   bool ok = false;
   std::string explanation;  // why it did not match (empty when ok)
+  // Set when the observation cannot be judged at all, so it neither holds nor is contradicted:
+  // kHarnessError when it was recorded as another kind than declared (a defect of the case),
+  // kSetupFailed when a namespace identity could not be read. Never a FAIL, in either mode.
+  ReasonCode unjudgeable = ReasonCode::kNone;
+};
+
+// What an expectation is to its rule.
+enum class Role : uint8_t {
+  kVerdict,       // the rule's statement: contradicted => FAIL
+  kPrecondition,  // the set-up the verdict depends on: not holding => never FAIL (see Given)
+  kRecord,        // "record, don't assert": reported, never judged
 };
 
 struct Expectation {
   std::string key;       // observation the expectation is about
   std::string other;     // second observation for relational expectations (may be empty)
   std::string expected;  // human description, written to the report
-  bool record_only = false;  // "record, don't assert": the value is reported, never judged
+  Role role = Role::kVerdict;
+  // For a precondition that does not hold: SKIP with this reason (e.g. kInsufficientPrivilege),
+  // or, when kNone, ERROR with SETUP_FAILED.
+  ReasonCode unmet = ReasonCode::kNone;
   std::function<Verdict(const Observation&, const Observation*)> judge;
+
+  bool record_only() const { return role == Role::kRecord; }
 };
 
 // observation `key` (an integer Value) matches `m`, e.g. Expect("init.getpid", Eq(1)).
@@ -85,5 +102,11 @@ Expectation ExpectSameValue(std::string key, std::string other);
 Expectation ExpectDifferentValue(std::string key, std::string other);
 // The value is recorded in the report but never judged (catalogue: "record, don't assert").
 Expectation Record(std::string key);
+
+// A precondition, for Case::preconditions: the set-up `e` describes must hold for the verdict
+// to mean anything, in the rule and in its control alike. When it does not, the case is SKIP
+// with `unmet` (when the harness can say why: kInsufficientPrivilege, kBlockedBySeccomp, ...)
+// or ERROR/SETUP_FAILED — never FAIL, and a control that fails on it proves nothing.
+Expectation Given(Expectation e, ReasonCode unmet = ReasonCode::kNone);
 
 }  // namespace nsc

@@ -18,6 +18,7 @@ enum class ReasonCode : uint16_t {
   kBlockedBySeccomp,
   kPreconditionUnmet,
   kDeselected,
+  kNoControl,  // --control: the rule declares that it has no honest control
   // fail
   kExpectationMismatch,
   // error
