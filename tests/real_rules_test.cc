@@ -60,8 +60,12 @@ const RealRun& RunIn(Setting setting) {
   if (it != cache.end()) return it->second;
   RealRun& run = cache[setting];
   run.dir = std::make_unique<TempDir>("real-" + SettingName(setting));
+  // Not root: every setting is a failure, never a skip (a green run that judged nothing would
+  // hide a broken suite). The unprivileged setting drops to 65534 itself.
   if (!IsRoot()) {
-    run.skipped_because = "the real-rule runs need root (the unprivileged one drops to 65534 itself)";
+    run.skipped_because = "";
+    ADD_FAILURE() << "real_rules_test must run as root: its unprivileged setting drops to uid "
+                     "65534 itself (setpriv); as another user nothing would be judged";
     return run;
   }
   run.strict_junit = setting == Setting::kRoot || setting == Setting::kUnprivileged;
@@ -154,12 +158,39 @@ TEST_P(RealRule, ControlFails) {
   if ((*control)["kind"] == "observation") {
     GTEST_SKIP() << "an observation records without asserting: its control cannot fail";
   }
+  if (control->value("reason_code", "") == "NO_CONTROL") {
+    EXPECT_TRUE(control->contains("no_control_because"));
+    GTEST_SKIP() << "declared without an honest control: " << control->value("no_control_because", "");
+  }
   EXPECT_EQ((*control)["status"], "fail")
       << "the control of " << GetParam() << " did not fail, so the check cannot detect a missing "
       << "namespace: " << (*control)["status"] << " " << control->value("reason_code", "") << ": "
       << control->value("reason", "(no reason)") << "\nobserved: " << (*control)["observed"].dump()
       << "\nlog: " << control->value("log", "");
   EXPECT_EQ(control->value("reason_code", ""), "EXPECTATION_MISMATCH");
+  // A valid control fails on one of the rule's own verdict keys, with every precondition
+  // holding (judge.cc makes any other failure an ERROR, caught above).
+  EXPECT_TRUE(control->contains("contradicted") && !(*control)["contradicted"].empty())
+      << "the control of " << GetParam() << " failed without naming a contradicted verdict key";
+}
+
+// The committed baseline of this host's verdicts (tests/data/baseline.json, written by
+// tests/tools/make_baseline.py from the four settings' reports): a rule whose status or skip
+// reason differs from it — a rule that newly skips, for any reason — fails here.
+TEST_P(RealRule, MatchesBaseline) {
+  static const json baseline = ReadJson(Paths::SourceDir() / "tests/data/baseline.json");
+  for (Setting setting : {Setting::kRoot, Setting::kControl, Setting::kUnprivileged, Setting::kUserns}) {
+    const json* r = Result(setting);
+    if (r == nullptr) continue;
+    const std::string name = SettingName(setting);
+    ASSERT_TRUE(baseline.contains(name) && baseline[name].contains(GetParam()))
+        << GetParam() << " is not in tests/data/baseline.json for " << name
+        << " (regenerate it with tests/tools/make_baseline.py)";
+    std::string seen = (*r)["status"];
+    if (seen == "skip") seen += ":" + r->value("reason_code", "");
+    EXPECT_EQ(seen, baseline[name][GetParam()].get<std::string>())
+        << GetParam() << " as " << name << ": " << r->value("reason", "");
+  }
 }
 
 TEST_P(RealRule, PassesOrSkipsUnprivileged) { ExpectPassOrSkip(Setting::kUnprivileged); }
