@@ -56,13 +56,15 @@ NSC_CASE({
     .observe = "clone(CLONE_NEWPID): the init's getpid() is 1; it forks two children that are "
                "alive at the same time: both get PIDs greater than 1 and the second is greater "
                "than the first (2 and 3 in a fresh namespace; ns_last_pid could shift them)",
-    .control = "clone without CLONE_NEWPID: the 'init' gets an ordinary PID, not 1",
+    .control = "clone without CLONE_NEWPID: the 'init' gets an ordinary PID, not 1, "
+               "contradicting init.getpid (the forks' PIDs stay > 1 and distinct, which the "
+               "namespace cannot change)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {2, 6, 24}},
+    .preconditions = {Given(ExpectCall("parent.clone", Succeeds()), ReasonCode::kPreconditionUnmet)},
     .expect = {Expect("init.getpid", Eq(1)),
                ExpectCall("init.first_fork", SucceedsWith(Gt(1))),
                ExpectCall("init.second_fork", SucceedsWith(Gt(1))),
-               Expect("init.second_minus_first", Gt(0)),
-               ExpectCall("parent.clone", Succeeds())},
+               Expect("init.second_minus_first", Gt(0))},
     .body = PidsStartAt1AndIncrease,
 });
 
@@ -164,12 +166,13 @@ NSC_CASE({
                "PID an in-namespace receiver sees for an outer sender is recorded (catalogue "
                "record list item 12)",
     .control = "clone without CLONE_NEWPID: sender and receiver share a namespace, so the PID "
-               "arrives unchanged",
+               "arrives unchanged, contradicting parent.received_pid (different from "
+               "init.sent_pid)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {2, 6, 24}},
-    .expect = {ExpectCall("init.sendmsg", Succeeds()),
-               ExpectSameValue("parent.received_pid", "init.outer_pid"),
+    .preconditions = {Given(ExpectCall("init.sendmsg", Succeeds()))},
+    .expect = {ExpectSameValue("parent.received_pid", "init.outer_pid"),
                ExpectDifferentValue("parent.received_pid", "init.sent_pid"),
-               Record("init.received_outer_sender_pid")},
+               Record("init.received_outer_sender_pid"), Record("parent.sendmsg")},
     .body = ScmCredentialsPidTranslated,
 });
 
@@ -219,7 +222,8 @@ NSC_CASE({
                "pidfd_send_signal(fd, 0) fails with EINVAL; the parent's pidfd_send_signal on the "
                "init (a descendant namespace) succeeds",
     .control = "clone without CLONE_NEWPID: the parent is in the init's own namespace, so the "
-               "init's pidfd_send_signal succeeds",
+               "init's pidfd_send_signal succeeds, contradicting "
+               "init.pidfd_send_signal_to_parent",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {5, 1}},
     .expect = {ExpectCall("init.pidfd_send_signal_to_parent", FailsWith(EINVAL)),
                ExpectCall("parent.pidfd_send_signal_to_init", Succeeds())},
@@ -251,10 +255,11 @@ NSC_CASE({
     .references = {"clone(2), ERRORS (EINVAL: CLONE_PARENT from an init process)"},
     .observe = "In the init of a new PID namespace, clone(CLONE_PARENT | SIGCHLD) fails with EINVAL",
     .control = "clone without CLONE_NEWPID: the caller is an ordinary process and its "
-               "CLONE_PARENT clone succeeds (the sibling is reaped by the parent)",
+               "CLONE_PARENT clone succeeds (the sibling is reaped by the parent), "
+               "contradicting init.clone_parent",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {2, 6, 32}},
-    .expect = {ExpectCall("init.clone_parent", FailsWith(EINVAL)),
-               ExpectCall("parent.clone", Succeeds())},
+    .preconditions = {Given(ExpectCall("parent.clone", Succeeds()), ReasonCode::kPreconditionUnmet)},
+    .expect = {ExpectCall("init.clone_parent", FailsWith(EINVAL))},
     .body = CloneParentFromInitEinval,
 });
 

@@ -2,6 +2,7 @@
 // can only get PID 1, the array may not be longer than the nesting, a PID in use is EEXIST,
 // and a caller without the capability gets EPERM.
 // Source: clone(2), 'The set_tid array' and ERRORS.
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -65,7 +66,7 @@ NSC_CASE({
     .observe = "clone3({.flags = CLONE_NEWPID, .set_tid = {5}, .set_tid_size = 1}) returns -1 "
                "with EINVAL, while set_tid {1} succeeds and the child's getpid() is 1",
     .control = "the first call asks for {1} as well: it succeeds, so the expected EINVAL is "
-               "missing",
+               "missing, contradicting clone3.set_tid_5",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {5, 5}},
     .expect = {ExpectCall("clone3.set_tid_5", FailsWith(EINVAL)),
                ExpectCall("clone3.set_tid_1", Succeeds()), Expect("init.getpid", Eq(1))},
@@ -111,7 +112,13 @@ void SetTidSizeBounds(const Probe& p) {
   init.Wait();
 
   ChildProcess nocap = Spawn(CLONE_NEWPID, [&] {
-    if (!p.control()) NSC_SETUP(p, DropAllCapabilities(), "capset dropping all capabilities");
+    if (!p.control()) {
+      NSC_SETUP(p, DropAllCapabilities(), "capset dropping all capabilities");
+      if (HasEffectiveCapability(CAP_SYS_ADMIN) != 0) {
+        errno = 0;
+        p.SetupFailed("CAP_SYS_ADMIN still effective after dropping every capability");
+      }
+    }
     const pid_t free_pid[] = {kFreePid};
     ChildProcess chosen = Clone3WithSetTid(p, 0, free_pid, 1, kExitAtOnce);
     p.Call("nocap.clone3_set_tid", chosen.pid());
@@ -132,7 +139,7 @@ NSC_CASE({
                "of a live process (2) returns EEXIST; a namespace init that dropped all "
                "capabilities asking for a free PID gets EPERM",
     .control = "set_tid_size 1 with {1}, a free PID instead of the live one, and capabilities "
-               "kept: all three clone3 calls succeed",
+               "kept: all three clone3 calls succeed, contradicting each of the three keys",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {5, 5}},
     .expect = {ExpectCall("clone3.set_tid_size_40", FailsWith(EINVAL)),
                ExpectCall("init.clone3_pid_in_use", FailsWith(EEXIST)),
