@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "nsconform/case.h"
+#include "creation.h"
 
 namespace nsc::cases {
 namespace {
@@ -45,6 +46,7 @@ void PidsStartAt1AndIncrease(const Probe& p) {
     second.Wait();
     return 0;
   });
+  RequireCreated(p, init, "clone of the init");
   p.Call("parent.clone", init.pid());
   init.Wait();
 }
@@ -148,7 +150,7 @@ void ScmCredentialsPidTranslated(const Probe& p) {
     p.Value("init.received_outer_sender_pid", ReceiveCredentialsPid(inner_end.get()));
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   inner_end.Reset();
   p.Value("init.outer_pid", init.pid());
   p.Value("parent.received_pid", ReceiveCredentialsPid(outer_end.get()));
@@ -200,7 +202,7 @@ void PidfdSendSignalScope(const Probe& p) {
     release.Wait();  // EOF: the parent is done with us
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   ready.CloseWriteEnd();
   release.CloseReadEnd();
   ready.Wait();
@@ -241,6 +243,7 @@ void CloneParentFromInitEinval(const Probe& p) {
     p.Call("init.clone_parent", r);
     return 0;
   });
+  RequireCreated(p, init, "clone of the init");
   p.Call("parent.clone", init.pid());
   init.Wait();
   int status;

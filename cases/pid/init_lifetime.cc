@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "nsconform/case.h"
+#include "creation.h"
 #include "nsfs_handle.h"
 
 namespace nsc::cases {
@@ -62,12 +63,12 @@ void InitExitKillsNamespace(const Probe& p) {
       hold.Wait();  // returns at EOF, i.e. only if it outlives everything else
       return 0;
     });
-    if (!member.ok()) p.SetupFailed("fork of the namespace member");
+    RequireCreated(p, member, "fork of the namespace member");
     p.Value("init.member_pid", member.pid());
     (void)member.Release();  // the init must not kill the member itself: it just exits
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   member_alive.CloseWriteEnd();
   hold.CloseReadEnd();
   const int status = init.Wait();
@@ -109,7 +110,7 @@ void ForkAfterInitExitEnomem(const Probe& p) {
     if (p.control()) hold.Wait();  // the init stays alive until the body closes the pipe
     return 0;
   });
-  if (!first.ok()) p.SetupFailed("fork of the first child (the namespace init)");
+  RequireCreated(p, first, "fork of the first child (the namespace init)");
   hold.CloseReadEnd();
   if (!p.control()) first.Wait();
   ChildProcess second = Spawn(0, [] { return 0; });
@@ -153,7 +154,7 @@ void SetnsIntoDeadNsForkEnomem(const Probe& p) {
   Barrier hold;
   if (!hold.ok()) p.SetupFailed("pipe");
   ChildProcess init = SpawnBlockedInit(hold);
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   hold.CloseReadEnd();
   const PathBuf path = ProcPath(init.pid(), "ns/pid");
   UniqueFd ns = OpenFile(path.c_str(), O_RDONLY);
@@ -170,7 +171,7 @@ void SetnsIntoDeadNsForkEnomem(const Probe& p) {
     child.Wait();
     return 0;
   });
-  if (!helper.ok()) p.SetupFailed("fork of the helper");
+  RequireCreated(p, helper, "fork of the helper");
   helper.Wait();
   hold.CloseWriteEnd();
   init.Wait();
@@ -239,7 +240,7 @@ void PinOneNamespace(const Probe& p, Holder holder, const char* prefix) {
   Barrier hold;
   if (!hold.ok()) p.SetupFailed("pipe");
   ChildProcess init = SpawnBlockedInit(hold);
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   hold.CloseReadEnd();
   UniqueFd ns = OpenNs(init.pid(), "pid");
   if (!ns.valid()) p.SetupFailed("open /proc/<init>/ns/pid");
@@ -274,7 +275,7 @@ void PinOneNamespace(const Probe& p, Holder holder, const char* prefix) {
     p.Call(key("setns").c_str(), setns(decoded.get(), CLONE_NEWPID));
     return 0;
   });
-  if (!helper.ok()) p.SetupFailed("fork of the helper");
+  RequireCreated(p, helper, "fork of the helper");
   helper.Wait();
 
   decoded.Reset();

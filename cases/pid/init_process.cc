@@ -1,6 +1,7 @@
 // PID namespaces: the namespace "init" process — who is PID 1, who its parent is, where
 // PIDs start. Source: pid_namespaces(7), 'The namespace "init" process'.
 #include "nsconform/case.h"
+#include "creation.h"
 
 namespace nsc::cases {
 namespace {
@@ -14,6 +15,7 @@ void InitIsPid1(const Probe& p) {
     p.Value("child.getpid", RawGetpid());
     return 0;
   });
+  RequireCreated(p, child, "clone of the child");
   p.Call("parent.clone", child.pid());
   child.Wait();
 }
@@ -37,6 +39,7 @@ void GetppidZeroForInit(const Probe& p) {
     p.Value("init.getppid", getppid());
     return 0;
   });
+  RequireCreated(p, child, "clone of the child");
   p.Call("clone", child.pid());
   child.Wait();
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "nsconform/case.h"
+#include "creation.h"
 
 namespace nsc::cases {
 namespace {
@@ -101,7 +102,7 @@ void ParentSameOrParentNs(const Probe& p) {
     p2.Wait();
     return 0;
   });
-  if (!p1.ok()) p.SetupFailed("clone of P1");
+  RequireCreated(p, p1, "clone of P1");
   p1_name.CloseWriteEnd();
   p2_name.CloseWriteEnd();
   p3_name.CloseWriteEnd();
@@ -182,10 +183,10 @@ void NestingTreeParent(const Probe& p) {
       return 0;
     };
     ChildProcess c = Spawn(inner_newpid, [&] { return report_and_wait(c_name); });
-    if (!c.ok()) p.SetupFailed("clone of C");
+    RequireCreated(p, c, "clone of C");
     p.Call("unshare.unshare", unshare(inner_newpid));
     ChildProcess u = Spawn(0, [&] { return report_and_wait(u_name); });
-    if (!u.ok()) p.SetupFailed("fork after unshare");
+    RequireCreated(p, u, "fork after unshare");
     c_name.CloseWriteEnd();
     u_name.CloseWriteEnd();
     release.Wait();
@@ -193,7 +194,7 @@ void NestingTreeParent(const Probe& p) {
     u.Wait();
     return 0;
   });
-  if (!x.ok()) p.SetupFailed("clone of X");
+  RequireCreated(p, x, "clone of X");
   x_name.CloseWriteEnd();
   c_name.CloseWriteEnd();
   u_name.CloseWriteEnd();
@@ -256,7 +257,7 @@ int DescendUntilRefused(const Probe& p, int created, int attempts, int start_fie
     return 0;
   }
   ChildProcess next = Spawn(0, [&] { return DescendUntilRefused(p, created + 1, attempts, start_fields); });
-  if (!next.ok()) p.SetupFailed("fork of the next level's init");
+  RequireCreated(p, next, "fork of the next level's init");
   const int status = next.Wait();
   return ExitedWith(status, 0) ? 0 : 1;
 }
@@ -276,7 +277,7 @@ void NestingLimitEnospc(const Probe& p) {
   p.Text("max_pid_namespaces", n >= 0 ? limit : "unreadable");
   const int attempts = p.Pick(kMaxNestingAttempts, 1);
   ChildProcess chain = Spawn(0, [&] { return DescendUntilRefused(p, 0, attempts, start_fields); });
-  if (!chain.ok()) p.SetupFailed("fork of the chain");
+  RequireCreated(p, chain, "fork of the chain");
   chain.Wait();
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "nsconform/case.h"
+#include "creation.h"
 
 namespace nsc::cases {
 namespace {
@@ -58,12 +59,12 @@ void OrphanReparentedToNsInit(const Probe& p) {
         p.Value("orphan.getppid", getppid());
         return 0;
       });
-      if (!c.ok()) p.SetupFailed("fork of C");
+      RequireCreated(p, c, "fork of C");
       c_pid.Send(c.pid());
       (void)c.Release();  // B exits without killing or waiting for C
       return 0;
     });
-    if (!b.ok()) p.SetupFailed("fork of B");
+    RequireCreated(p, b, "fork of B");
     c_pid.CloseWriteEnd();
     parent_gone.CloseReadEnd();
     int64_t c = -1;
@@ -73,7 +74,7 @@ void OrphanReparentedToNsInit(const Probe& p) {
     p.Call("init.waitpid_orphan", WaitFor(static_cast<pid_t>(c)));
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   init.Wait();
   if (p.control()) ReapAllChildren();
 }
@@ -115,7 +116,7 @@ void OrphanGoesToParentsNsInit(const Probe& p) {
       hold.Wait();
       return 0;
     });
-    if (!ns_init.ok()) p.SetupFailed("clone of the namespace init");
+    RequireCreated(p, ns_init, "clone of the namespace init");
     hold.CloseReadEnd();
     named.CloseWriteEnd();
     // /proc is the harness's procfs: N is named there by its first NSpid field.
@@ -137,12 +138,12 @@ void OrphanGoesToParentsNsInit(const Probe& p) {
         p.Value("orphan.getpid", RawGetpid());
         return 0;
       });
-      if (!c.ok()) p.SetupFailed("fork of C");
+      RequireCreated(p, c, "fork of C");
       c_pid.Send(c.pid());
       (void)c.Release();
       return 0;
     });
-    if (!parent.ok()) p.SetupFailed("fork of P");
+    RequireCreated(p, parent, "fork of P");
     c_pid.CloseWriteEnd();
     parent_gone.CloseReadEnd();
     int64_t c = -1;
@@ -154,7 +155,7 @@ void OrphanGoesToParentsNsInit(const Probe& p) {
     ns_init.Wait();
     return 0;
   });
-  if (!arena.ok()) p.SetupFailed("clone of the arena namespace's init");
+  RequireCreated(p, arena, "clone of the arena namespace's init");
   arena.Wait();
 }
 
@@ -197,12 +198,12 @@ void SubreaperPrecedesNsInit(const Probe& p) {
           p.Value("orphan.getppid", getppid());
           return 0;
         });
-        if (!y.ok()) p.SetupFailed("fork of Y");
+        RequireCreated(p, y, "fork of Y");
         y_pid.Send(y.pid());
         (void)y.Release();
         return 0;
       });
-      if (!x.ok()) p.SetupFailed("fork of X");
+      RequireCreated(p, x, "fork of X");
       y_pid.CloseWriteEnd();
       parent_gone.CloseReadEnd();
       int64_t y = -1;
@@ -212,12 +213,12 @@ void SubreaperPrecedesNsInit(const Probe& p) {
       p.Call("subreaper.waitpid_orphan", WaitFor(static_cast<pid_t>(y)));
       return 0;
     });
-    if (!s.ok()) p.SetupFailed("fork of S");
+    RequireCreated(p, s, "fork of S");
     s.Wait();
     ReapAllChildren();
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   init.Wait();
 }
 

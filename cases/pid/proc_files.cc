@@ -13,6 +13,7 @@
 #include <cerrno>
 
 #include "nsconform/case.h"
+#include "creation.h"
 
 namespace nsc::cases {
 namespace {
@@ -88,12 +89,12 @@ void NsLastPidNextAlloc(const Probe& p) {
       p.Value("child.getpid", RawGetpid());
       return 0;
     });
-    if (!child.ok()) p.SetupFailed("fork after writing ns_last_pid");
+    RequireCreated(p, child, "fork after writing ns_last_pid");
     child.Wait();
     p.Value("init.ns_last_pid_after", ReadNsLastPid(p));
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone(CLONE_NEWPID)");
+  RequireCreated(p, init, "clone(CLONE_NEWPID)");
   init.Wait();
 }
 
@@ -150,7 +151,7 @@ void NsLastPidWriteNeedsCap(const Probe& p) {
     p.Call("init.write_ns_last_pid", WriteSmallFile(kNsLastPid, "100"));
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone(CLONE_NEWPID)");
+  RequireCreated(p, init, "clone(CLONE_NEWPID)");
   init.Wait();
 }
 
@@ -238,7 +239,7 @@ void ProcShowsMountersNs(const Probe& p) {
       release.Wait();
       return 0;
     });
-    if (!member.ok()) p.SetupFailed("fork of a namespace member");
+    RequireCreated(p, member, "fork of a namespace member");
     PidListing inside;
     NSC_SETUP(p, ListPids("/proc", &inside), "list /proc");
     p.Value("init.listing_count", inside.count);
@@ -251,7 +252,7 @@ void ProcShowsMountersNs(const Probe& p) {
     member.Wait();
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone(CLONE_NEWPID)");
+  RequireCreated(p, init, "clone(CLONE_NEWPID)");
   named.CloseWriteEnd();
   listed.CloseWriteEnd();
   int64_t init_procfs_pid;
@@ -302,7 +303,7 @@ void ProcSelfIsMountNsPid(const Probe& p) {
     p.Value("init.nspid_first", procfs_pid);
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the child");
+  RequireCreated(p, init, "clone of the child");
   p.Value("parent.clone_ret", init.pid());
   init.Wait();
 }

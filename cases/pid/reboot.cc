@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "nsconform/case.h"
+#include "creation.h"
 #include "pidns_guard.h"
 
 namespace nsc::cases {
@@ -77,11 +78,11 @@ void RebootFromNamespaceMember(const Probe& p, const PidNsIdentity& harness,
       result.Send(err);
       return 0;
     });
-    if (!member.ok()) p.SetupFailed("fork of the member");
+    RequireCreated(p, member, "fork of the member");
     member.Wait();  // an init killed by reboot() dies while waiting here
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   result.CloseWriteEnd();
   const int64_t killed_by = TermSignalOf(init.Wait());
   p.Value(killed_key.c_str(), killed_by);

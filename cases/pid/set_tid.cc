@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "nsconform/case.h"
+#include "creation.h"
 
 namespace nsc::cases {
 namespace {
@@ -99,7 +100,7 @@ void SetTidSizeBounds(const Probe& p) {
       release.Wait();
       return 0;
     });
-    if (!member.ok()) p.SetupFailed("fork of PID 2");
+    RequireCreated(p, member, "fork of PID 2");
     const pid_t in_use[] = {p.Pick<pid_t>(2, kFreePid)};
     ChildProcess clash = Clone3WithSetTid(p, 0, in_use, 1, kExitAtOnce);
     p.Call("init.clone3_pid_in_use", clash.pid());
@@ -108,7 +109,7 @@ void SetTidSizeBounds(const Probe& p) {
     member.Wait();
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone(CLONE_NEWPID)");
+  RequireCreated(p, init, "clone(CLONE_NEWPID)");
   init.Wait();
 
   ChildProcess nocap = Spawn(CLONE_NEWPID, [&] {
@@ -125,7 +126,7 @@ void SetTidSizeBounds(const Probe& p) {
     chosen.Wait();
     return 0;
   });
-  if (!nocap.ok()) p.SetupFailed("clone(CLONE_NEWPID)");
+  RequireCreated(p, nocap, "clone(CLONE_NEWPID)");
   nocap.Wait();
 }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "nsconform/case.h"
+#include "creation.h"
 
 namespace nsc::cases {
 namespace {
@@ -39,7 +40,7 @@ class HeldProcess {
       release_.Wait();
       return 0;
     });
-    if (!child_.ok()) p.SetupFailed("clone of the namespace holder");
+    RequireCreated(p, child_, "clone of the namespace holder");
     release_.CloseReadEnd();
     named.CloseWriteEnd();
     if (!named.Receive(&procfs_pid_) || procfs_pid_ <= 0) {
@@ -75,7 +76,7 @@ void InArena(const Probe& p, FunctionRef<void()> scenario) {
     scenario();
     return 0;
   });
-  if (!arena.ok()) p.SetupFailed("clone of the arena namespace's init");
+  RequireCreated(p, arena, "clone of the arena namespace's init");
   arena.Wait();
 }
 
@@ -96,11 +97,11 @@ void GetppidZeroAfterSetns(const Probe& p) {
         p.Value("grandchild.getpid", RawGetpid());
         return 0;
       });
-      if (!grandchild.ok()) p.SetupFailed("fork after setns");
+      RequireCreated(p, grandchild, "fork after setns");
       grandchild.Wait();
       return 0;
     });
-    if (!sibling.ok()) p.SetupFailed("fork of the setns caller");
+    RequireCreated(p, sibling, "fork of the setns caller");
     sibling.Wait();
     init.Release();
   });
@@ -146,14 +147,14 @@ void SetnsDescendantOnly(const Probe& p) {
       p.Call("setns.descendant", setns(descendant_fd.get(), CLONE_NEWPID));
       return 0;
     });
-    if (!caller.ok()) p.SetupFailed("clone of the setns caller");
+    RequireCreated(p, caller, "clone of the setns caller");
     caller.Wait();
     ChildProcess wanderer = Spawn(0, [&] {
       if (setns(descendant_fd.get(), CLONE_NEWPID) == -1) p.SetupFailed("setns into a descendant");
       p.Call("setns.sibling_of_pid_for_children", setns(other_fd.get(), CLONE_NEWPID));
       return 0;
     });
-    if (!wanderer.ok()) p.SetupFailed("fork of the second setns caller");
+    RequireCreated(p, wanderer, "fork of the second setns caller");
     wanderer.Wait();
     descendant.Release();
     other.Release();
@@ -191,7 +192,7 @@ void SetnsAncestorEinval(const Probe& p) {
       p.Call("init.setns_ancestor", setns(outer.get(), CLONE_NEWPID));
       return 0;
     });
-    if (!init.ok()) p.SetupFailed("clone(CLONE_NEWPID)");
+    RequireCreated(p, init, "clone(CLONE_NEWPID)");
     init.Wait();
   });
 }
@@ -235,11 +236,11 @@ void SetnsChangesChildrenOnly(const Probe& p) {
         p.NsId("child.ns", "/proc/self/ns/pid");
         return 0;
       });
-      if (!child.ok()) p.SetupFailed("fork after setns");
+      RequireCreated(p, child, "fork after setns");
       child.Wait();
       return 0;
     });
-    if (!caller.ok()) p.SetupFailed("fork of the setns caller");
+    RequireCreated(p, caller, "fork of the setns caller");
     caller.Wait();
     init.Release();
   });

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "nsconform/case.h"
+#include "creation.h"
 #include "pidns_guard.h"
 
 namespace nsc::cases {
@@ -117,7 +118,7 @@ void InitUnhandledSignalDropped(const Probe& p) {
       done.Signal();
       return 0;
     });
-    if (!member.ok()) p.SetupFailed("fork of the member");
+    RequireCreated(p, member, "fork of the member");
     ping.CloseWriteEnd();
     pong.CloseReadEnd();
     done.CloseWriteEnd();
@@ -126,7 +127,7 @@ void InitUnhandledSignalDropped(const Probe& p) {
     release.Wait();  // EOF: the body has looked at us
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   ping.CloseReadEnd();
   ping.CloseWriteEnd();
   pong.CloseReadEnd();
@@ -185,14 +186,14 @@ void InitHandledSignalDelivered(const Probe& p) {
       ping.Signal();
       return 0;
     });
-    if (!member.ok()) p.SetupFailed("fork of the member");
+    RequireCreated(p, member, "fork of the member");
     ping.CloseWriteEnd();
     ping.Wait();
     report.Send(g_usr1_count);
     member.Wait();
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   ping.CloseReadEnd();
   ping.CloseWriteEnd();
   report.CloseWriteEnd();
@@ -236,7 +237,7 @@ void AncestorUnhandledSignalDropped(const Probe& p) {
     release.Wait();
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   ping.CloseReadEnd();
   pong.CloseWriteEnd();
   release.CloseReadEnd();
@@ -282,7 +283,7 @@ ChildProcess SpawnInitForForcedSignal(const Probe& p, int control_sig, Barrier& 
       if (p.control()) p.Call("sender.kill", kill(self, control_sig));
       return 0;
     });
-    if (!member.ok()) p.SetupFailed("fork of the member");
+    RequireCreated(p, member, "fork of the member");
     member.Wait();
     ready.Signal();
     go.Wait();
@@ -300,7 +301,7 @@ void AncestorSigkillForced(const Probe& p) {
   Barrier ready, go;
   if (!ready.ok() || !go.ok()) p.SetupFailed("pipes");
   ChildProcess init = SpawnInitForForcedSignal(p, SIGKILL, ready, go);
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   ready.CloseWriteEnd();
   go.CloseReadEnd();
   ready.Wait();
@@ -336,7 +337,7 @@ void AncestorSigstopForced(const Probe& p) {
   Barrier ready, go;
   if (!ready.ok() || !go.ok()) p.SetupFailed("pipes");
   ChildProcess init = SpawnInitForForcedSignal(p, SIGSTOP, ready, go);
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   ready.CloseWriteEnd();
   go.CloseReadEnd();
   ready.Wait();
@@ -393,7 +394,7 @@ void AncestorSignalSiPidZero(const Probe& p) {
     p.Value("handler.si_code", g_usr1_si_code);
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   ready.CloseWriteEnd();
   go.CloseReadEnd();
   if (!ready.Wait()) p.SetupFailed("the init did not install its handler");
@@ -447,7 +448,7 @@ void KillMinus1SparesInitAndSelf(const Probe& p) {
   ChildProcess outside_b;
   if (p.control()) {
     outside_b = Spawn(0, [&] { return WaitAsTarget(p, outside_hold); });
-    if (!outside_b.ok()) p.SetupFailed("control: fork of B outside the namespace");
+    RequireCreated(p, outside_b, "control: fork of B outside the namespace");
   }
   outside_hold.CloseReadEnd();
   g_usr1_count = 0;
@@ -465,7 +466,7 @@ void KillMinus1SparesInitAndSelf(const Probe& p) {
         ping.CloseWriteEnd();
         return WaitAsTarget(p, hold);
       });
-      if (!b.ok()) p.SetupFailed("fork of B");
+      RequireCreated(p, b, "fork of B");
     }
     // Recorded only (rules.md record list item 11): a nested namespace, whose init N and member
     // M are visible from here with PIDs > 1, both with the default SIGUSR1.
@@ -481,12 +482,12 @@ void KillMinus1SparesInitAndSelf(const Probe& p) {
         hold.Wait();
         return 0;
       });
-      if (!member.ok()) p.SetupFailed("fork of the nested member");
+      RequireCreated(p, member, "fork of the nested member");
       nested_ready.Signal();
       p.Value("nested_member.killed_by", TermSignalOf(member.Wait()));
       return 0;
     });
-    if (!nested_init.ok()) p.SetupFailed("clone of the nested namespace init");
+    RequireCreated(p, nested_init, "clone of the nested namespace init");
     nested_ready.CloseWriteEnd();
     if (!nested_ready.Wait()) p.SetupFailed("the nested namespace did not get ready");
     g_usr1_count = 0;
@@ -500,7 +501,7 @@ void KillMinus1SparesInitAndSelf(const Probe& p) {
       ping.Signal();
       return 0;
     });
-    if (!c.ok()) p.SetupFailed("fork of C");
+    RequireCreated(p, c, "fork of C");
     ping.CloseWriteEnd();
     ping.Wait();
     p.Value("init.handler_runs", g_usr1_count);
@@ -510,7 +511,7 @@ void KillMinus1SparesInitAndSelf(const Probe& p) {
     p.Value("nested_init.killed_by", TermSignalOf(nested_init.Wait()));
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   init.Wait();
   p.Value("parent.handler_runs", g_usr1_count);
   outside_hold.CloseWriteEnd();

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "nsconform/case.h"
+#include "creation.h"
 
 namespace nsc::cases {
 namespace {
@@ -41,11 +42,11 @@ void UnshareCallerNotMoved(const Probe& p) {
       p.Value("first_child.getpid", RawGetpid());
       return 0;
     });
-    if (!first.ok()) p.SetupFailed("fork after unshare");
+    RequireCreated(p, first, "fork after unshare");
     first.Wait();
     return 0;
   });
-  if (!caller.ok()) p.SetupFailed("fork of the unsharing process");
+  RequireCreated(p, caller, "fork of the unsharing process");
   caller.Wait();
 }
 
@@ -83,18 +84,18 @@ void UnshareFirstChildIsInit(const Probe& p) {
       release.Wait();
       return 0;
     });
-    if (!init.ok()) p.SetupFailed("first fork after unshare");
+    RequireCreated(p, init, "first fork after unshare");
     ChildProcess second = Spawn(0, [&] {
       p.Value("second_child.nspid_innermost", InnermostNsPid(p));
       return 0;
     });
-    if (!second.ok()) p.SetupFailed("second fork after unshare");
+    RequireCreated(p, second, "second fork after unshare");
     second.Wait();
     release.Signal();
     init.Wait();
     return 0;
   });
-  if (!caller.ok()) p.SetupFailed("fork of the unsharing process");
+  RequireCreated(p, caller, "fork of the unsharing process");
   caller.Wait();
 }
 
@@ -125,7 +126,7 @@ void UnshareOnlyOnce(const Probe& p) {
     p.Call("second_unshare", unshare(CLONE_NEWPID));
     return 0;
   });
-  if (!caller.ok()) p.SetupFailed("fork of the unsharing process");
+  RequireCreated(p, caller, "fork of the unsharing process");
   caller.Wait();
 }
 
@@ -162,7 +163,7 @@ void PidForChildrenDiffers(const Probe& p) {
       release.Wait();
       return 0;
     });
-    if (!init.ok()) p.SetupFailed("fork after unshare");
+    RequireCreated(p, init, "fork after unshare");
     observed.CloseWriteEnd();
     if (!observed.Wait()) p.SetupFailed("the child died before observing");
     p.NsId("caller.pid", "/proc/self/ns/pid");
@@ -171,7 +172,7 @@ void PidForChildrenDiffers(const Probe& p) {
     init.Wait();
     return 0;
   });
-  if (!caller.ok()) p.SetupFailed("fork of the unsharing process");
+  RequireCreated(p, caller, "fork of the unsharing process");
   caller.Wait();
 }
 
@@ -219,7 +220,7 @@ void PidForChildrenUnset(const Probe& p) {
     p.Call("caller.open", fd.get());
     return 0;
   });
-  if (!caller.ok()) p.SetupFailed("fork of the unsharing process");
+  RequireCreated(p, caller, "fork of the unsharing process");
   caller.Wait();
 }
 
@@ -264,7 +265,7 @@ void NewpidWithThread(const Probe& p) {
     p.Call("clone", clone(ExitAtOnce, g_thread_stack + sizeof g_thread_stack, flags, nullptr));
     return 0;
   });
-  if (!caller.ok()) p.SetupFailed("fork of the cloning process");
+  RequireCreated(p, caller, "fork of the cloning process");
   caller.Wait();
 }
 
@@ -300,7 +301,7 @@ void NewpidRequiresCapSysAdmin(const Probe& p) {
     p.Call("with_cap.unshare", unshare(CLONE_NEWPID));
     return 0;
   });
-  if (!with_cap.ok()) p.SetupFailed("fork of the positive arm");
+  RequireCreated(p, with_cap, "fork of the positive arm");
   with_cap.Wait();
   ChildProcess caller = Spawn(0, [&] {
     if (!p.control()) NSC_SETUP(p, DropCapability(CAP_SYS_ADMIN), "capset dropping CAP_SYS_ADMIN");
@@ -313,7 +314,7 @@ void NewpidRequiresCapSysAdmin(const Probe& p) {
     p.Call("unshare", unshare(CLONE_NEWPID));
     return 0;
   });
-  if (!caller.ok()) p.SetupFailed("fork of the unsharing process");
+  RequireCreated(p, caller, "fork of the unsharing process");
   caller.Wait();
 }
 

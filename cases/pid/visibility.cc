@@ -11,6 +11,7 @@
 #include <cerrno>
 
 #include "nsconform/case.h"
+#include "creation.h"
 
 namespace nsc::cases {
 namespace {
@@ -66,7 +67,7 @@ void VisibleInOwnAndAncestorNs(const Probe& p) {
     release.Wait();
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   observed.CloseWriteEnd();
   if (!observed.Wait()) p.SetupFailed("the init died before observing");
   p.Value("parent.clone_ret", init.pid());
@@ -111,7 +112,7 @@ void AncestorInvisible(const Probe& p) {
     p.Call("init.setpriority_ancestor", setpriority(PRIO_PROCESS, body_pid, nice_value));
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   init.Wait();
 }
 
@@ -152,7 +153,7 @@ void SyscallsUseCallersView(const Probe& p) {
     release.Wait();
     return 0;
   });
-  if (!child.ok()) p.SetupFailed("clone of the child");
+  RequireCreated(p, child, "clone of the child");
   named.CloseWriteEnd();
   int64_t procfs_pid;
   if (!named.Receive(&procfs_pid) || procfs_pid <= 0) p.SetupFailed("the child's /proc name");
@@ -206,7 +207,7 @@ void GetpidIsCreationNsPid(const Probe& p) {
     p.Value("child.nspid_at_parent_level", nspid.AtLevelOf(body_fields));
     return 0;
   });
-  if (!child.ok()) p.SetupFailed("clone of the child");
+  RequireCreated(p, child, "clone of the child");
   child.Wait();
   ChildProcess unsharer = Spawn(0, [&] {
     p.Call("unsharer.unshare", unshare(p.Flags(CLONE_NEWPID, CLONE_NEWPID)));
@@ -216,7 +217,7 @@ void GetpidIsCreationNsPid(const Probe& p) {
     p.Value("unsharer.nspid_innermost", nspid.innermost());
     return 0;
   });
-  if (!unsharer.ok()) p.SetupFailed("fork of the unsharing child");
+  RequireCreated(p, unsharer, "fork of the unsharing child");
   unsharer.Wait();
 }
 
@@ -283,7 +284,7 @@ void NspidStatusFields(const Probe& p) {
     p.Value("init.proc_self", proc_self);
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   p.Value("parent.clone_ret", init.pid());
   init.Wait();
 }
