@@ -14,6 +14,7 @@
 
 #include "nsconform/case.h"
 #include "creation.h"
+#include "pidns_guard.h"
 
 namespace nsc::cases {
 namespace {
@@ -56,23 +57,9 @@ int64_t ProcfsPid() {
   return ReadStatusIds(0, "NSpid", ids, 64) > 0 ? ids[0] : -1;
 }
 
-// The PID namespace the harness (and so the body) runs in, taken at the start of the body: the
-// guard for every write to ns_last_pid.
-NsFileId OwnPidNs(const Probe& p) {
-  const NsFileId id = NsFileIdOf("/proc/self/ns/pid");
-  if (!id.known) p.SetupFailed("stat /proc/self/ns/pid");
-  return id;
-}
-
-// Stops the process (SetupFailed) unless it is positively a member of a PID namespace other
-// than `harness`: ns_last_pid of the harness's namespace must never be written.
-void RequireOtherPidNs(const Probe& p, const NsFileId& harness) {
-  if (!InOtherNamespace("/proc/self/ns/pid", harness)) {
-    errno = EPERM;
-    p.SetupFailed("refusing to write ns_last_pid: still in the harness's PID namespace");
-  }
-}
-
+// ns_last_pid of the harness's PID namespace must never be written: every write is made by a
+// process that passed RequireOutsideHarnessPidNs after the body's RequireWorkingGuard
+// (pidns_guard.h, failing closed).
 // Flow:
 //  1. The body notes its PID namespace; it clones I with CLONE_NEWPID.
 //  2. I checks that it is in another PID namespace (guard), reads ns_last_pid (absent without
@@ -80,9 +67,9 @@ void RequireOtherPidNs(const Probe& p, const NsFileId& harness) {
 //     value it already holds).
 //  3. I forks C: C's getpid() is 501; afterwards ns_last_pid reads 501.
 void NsLastPidNextAlloc(const Probe& p) {
-  const NsFileId harness = OwnPidNs(p);
+  const PidNsIdentity harness = RequireWorkingGuard(p);
   ChildProcess init = Spawn(CLONE_NEWPID, [&] {
-    RequireOtherPidNs(p, harness);
+    RequireOutsideHarnessPidNs(p, harness);
     p.Value("init.ns_last_pid_before", ReadNsLastPid(p));
     p.Call("init.write_ns_last_pid", WriteSmallFile(kNsLastPid, p.Pick("500", "1")));
     ChildProcess child = Spawn(0, [&] {
@@ -130,9 +117,9 @@ NSC_CASE({
 //  4. I writes "100" to /proc/sys/kernel/ns_last_pid: EPERM (kernel/pid_namespace.c,
 //     pid_ns_ctl_handler(); the page names no errno, the catalogue expects EPERM).
 void NsLastPidWriteNeedsCap(const Probe& p) {
-  const NsFileId harness = OwnPidNs(p);
+  const PidNsIdentity harness = RequireWorkingGuard(p);
   ChildProcess init = Spawn(CLONE_NEWPID, [&] {
-    RequireOtherPidNs(p, harness);
+    RequireOutsideHarnessPidNs(p, harness);
     char current[24];
     {
       PathBuf value;
