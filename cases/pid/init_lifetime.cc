@@ -159,6 +159,7 @@ void SetnsIntoDeadNsForkEnomem(const Probe& p) {
   const PathBuf path = ProcPath(init.pid(), "ns/pid");
   UniqueFd ns = OpenFile(path.c_str(), O_RDONLY);
   if (!ns.valid()) p.SetupFailed("open /proc/<init>/ns/pid");
+  RequireSetnsNotFiltered(p, ns.get());
   if (!p.control()) {
     init.KillAndReap();
     if (init.ok()) p.SetupFailed("SIGKILL and reap the namespace init");
@@ -244,6 +245,7 @@ void PinOneNamespace(const Probe& p, Holder holder, const char* prefix) {
   hold.CloseReadEnd();
   UniqueFd ns = OpenNs(init.pid(), "pid");
   if (!ns.valid()) p.SetupFailed("open /proc/<init>/ns/pid");
+  RequireSetnsNotFiltered(p, ns.get());
   struct stat live {};
   NSC_SETUP(p, fstat(ns.get(), &live), "fstat of the live namespace's fd");
   NsHandleBuffer handle;

@@ -126,6 +126,7 @@ void OrphanGoesToParentsNsInit(const Probe& p) {
     }
     UniqueFd target = OpenNs(p.control() ? 0 : static_cast<pid_t>(procfs_pid), "pid");
     if (!target.valid()) p.SetupFailed("open the target PID namespace");
+    RequireSetnsNotFiltered(p, target.get());
 
     Barrier c_pid, parent_gone;
     if (!c_pid.ok() || !parent_gone.ok()) p.SetupFailed("pipes");

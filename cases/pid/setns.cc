@@ -90,6 +90,7 @@ void GetppidZeroAfterSetns(const Probe& p) {
   InArena(p, [&] {
     HeldProcess init(p, p.Flags(CLONE_NEWPID, CLONE_NEWPID));
     UniqueFd target = init.OpenPidNs(p);
+    RequireSetnsNotFiltered(p, target.get());
     ChildProcess sibling = Spawn(0, [&] {
       p.Call("sibling.setns", setns(target.get(), CLONE_NEWPID));
       ChildProcess grandchild = Spawn(0, [&] {
@@ -140,6 +141,7 @@ void SetnsDescendantOnly(const Probe& p) {
     HeldProcess other(p, CLONE_NEWPID);
     UniqueFd descendant_fd = descendant.OpenPidNs(p);
     UniqueFd other_fd = other.OpenPidNs(p);
+    RequireSetnsNotFiltered(p, descendant_fd.get());
     ChildProcess caller = Spawn(p.Pick(0UL, static_cast<unsigned long>(CLONE_NEWPID)), [&] {
       UniqueFd own = OpenFile("/proc/self/ns/pid", O_RDONLY);
       if (!own.valid()) p.SetupFailed("open /proc/self/ns/pid");
@@ -188,6 +190,7 @@ void SetnsAncestorEinval(const Probe& p) {
   InArena(p, [&] {
     UniqueFd outer = OpenFile("/proc/self/ns/pid", O_RDONLY);
     if (!outer.valid()) p.SetupFailed("open /proc/self/ns/pid");
+    RequireSetnsNotFiltered(p, outer.get());
     ChildProcess init = Spawn(p.Flags(CLONE_NEWPID, CLONE_NEWPID), [&] {
       p.Call("init.setns_ancestor", setns(outer.get(), CLONE_NEWPID));
       return 0;
@@ -222,6 +225,7 @@ void SetnsChangesChildrenOnly(const Probe& p) {
   InArena(p, [&] {
     HeldProcess init(p, CLONE_NEWPID);
     UniqueFd target = init.OpenPidNs(p);
+    RequireSetnsNotFiltered(p, target.get());
     p.NsIdOfFd("target", target.get());
     ChildProcess caller = Spawn(0, [&] {
       UniqueFd own = OpenFile("/proc/self/ns/pid", O_RDONLY);
