@@ -32,7 +32,8 @@ namespace {
 using ::testing::Eq;
 
 struct RebootPlan {
-  const char* prefix;        // key prefix: "" for the rule's own namespace, "with_cap." ...
+  const char* prefix;        // key prefix: "" for the rule's own namespace, "with_cap." ...;
+                             // nullptr: record nothing (the seccomp probe)
   unsigned int cmd;          // NSC_LINUX_REBOOT_CMD_*
   bool drop_cap_sys_boot;    // the member drops CAP_SYS_BOOT before the call
 };
@@ -45,12 +46,15 @@ struct RebootPlan {
 //     reboot(plan.cmd) and, if the call returns, sends its result to the body.
 //  3. The body reaps the init, records the signal that ended it, and records reboot()'s
 //     result (see the top of this file for a call that did not return).
-void RebootFromNamespaceMember(const Probe& p, const PidNsIdentity& harness,
-                               const RebootPlan& plan) {
-  const PathBuf killed_key = PathBuf(plan.prefix).Add("init.killed_by");
-  const PathBuf reboot_key = PathBuf(plan.prefix).Add("member.reboot");
-  const PathBuf returned_key = PathBuf(plan.prefix).Add("member.returned_from_reboot");
-  const PathBuf cap_key = PathBuf(plan.prefix).Add("member.cap_sys_boot_effective");
+// Returns the signal that killed the init (0 if none).
+int64_t RebootFromNamespaceMember(const Probe& p, const PidNsIdentity& harness,
+                                  const RebootPlan& plan) {
+  const bool record = plan.prefix != nullptr;
+  const char* prefix = record ? plan.prefix : "";
+  const PathBuf killed_key = PathBuf(prefix).Add("init.killed_by");
+  const PathBuf reboot_key = PathBuf(prefix).Add("member.reboot");
+  const PathBuf returned_key = PathBuf(prefix).Add("member.returned_from_reboot");
+  const PathBuf cap_key = PathBuf(prefix).Add("member.cap_sys_boot_effective");
   Barrier result;
   if (!result.ok()) p.SetupFailed("pipe");
 
@@ -62,7 +66,7 @@ void RebootFromNamespaceMember(const Probe& p, const PidNsIdentity& harness,
         NSC_SETUP(p, DropCapability(CAP_SYS_BOOT), "drop CAP_SYS_BOOT (capset)");
       }
       const int cap = HasEffectiveCapability(CAP_SYS_BOOT);
-      p.Value(cap_key.c_str(), cap);
+      if (record) p.Value(cap_key.c_str(), cap);
       if (plan.drop_cap_sys_boot && cap != 0) {
         errno = 0;
         p.SetupFailed("CAP_SYS_BOOT is still effective after dropping it");
@@ -85,6 +89,7 @@ void RebootFromNamespaceMember(const Probe& p, const PidNsIdentity& harness,
   RequireCreated(p, init, "clone of the namespace init");
   result.CloseWriteEnd();
   const int64_t killed_by = TermSignalOf(init.Wait());
+  if (!record) return killed_by;
   p.Value(killed_key.c_str(), killed_by);
   // The init's parent hears of its death only once every member is gone: the pipe is settled.
   int64_t ret = 0, err = 0;
@@ -101,10 +106,26 @@ void RebootFromNamespaceMember(const Probe& p, const PidNsIdentity& harness,
     errno = 0;
     p.SetupFailed("the member ended without reporting reboot()'s result");
   }
+  return killed_by;
+}
+
+// Under a seccomp filter (container runtimes filter reboot(2)), first a probe in a scratch PID
+// namespace: a member holding CAP_SYS_BOOT calls reboot(RESTART), which must kill that
+// namespace's init. If it does not, the filter refused the call: SKIP BLOCKED_BY_SECCOMP, since
+// every later result would be the filter's. Without a filter nothing is probed.
+void RequireRebootNotFiltered(const Probe& p, const PidNsIdentity& harness) {
+  if (!UnderSeccompFilter()) return;
+  if (RebootFromNamespaceMember(p, harness, {nullptr, NSC_LINUX_REBOOT_CMD_RESTART, false}) !=
+      SIGHUP) {
+    p.Skip(ReasonCode::kBlockedBySeccomp,
+           "reboot(2) with CAP_SYS_BOOT in a PID namespace of the case is refused under a "
+           "seccomp filter");
+  }
 }
 
 void RebootRestartSighup(const Probe& p) {
   const PidNsIdentity harness = RequireWorkingGuard(p);
+  RequireRebootNotFiltered(p, harness);
   RebootFromNamespaceMember(
       p, harness,
       {"", p.Pick(NSC_LINUX_REBOOT_CMD_RESTART, NSC_LINUX_REBOOT_CMD_HALT), false});
@@ -130,6 +151,7 @@ NSC_CASE({
 
 void RebootHaltSigint(const Probe& p) {
   const PidNsIdentity harness = RequireWorkingGuard(p);
+  RequireRebootNotFiltered(p, harness);
   RebootFromNamespaceMember(
       p, harness,
       {"", p.Pick(NSC_LINUX_REBOOT_CMD_HALT, NSC_LINUX_REBOOT_CMD_RESTART), false});
@@ -152,6 +174,7 @@ NSC_CASE({
 
 void RebootOtherCmdEinval(const Probe& p) {
   const PidNsIdentity harness = RequireWorkingGuard(p);
+  RequireRebootNotFiltered(p, harness);
   RebootFromNamespaceMember(p, harness, {"", NSC_LINUX_REBOOT_CMD_CAD_OFF, p.control()});
 }
 
@@ -177,6 +200,7 @@ NSC_CASE({
 // member that dropped CAP_SYS_BOOT (kept in the control) calls reboot(RESTART).
 void RebootRequiresCapSysBoot(const Probe& p) {
   const PidNsIdentity harness = RequireWorkingGuard(p);
+  RequireRebootNotFiltered(p, harness);
   RebootFromNamespaceMember(p, harness, {"with_cap.", NSC_LINUX_REBOOT_CMD_RESTART, false});
   RebootFromNamespaceMember(p, harness, {"", NSC_LINUX_REBOOT_CMD_RESTART, !p.control()});
 }
