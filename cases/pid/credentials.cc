@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "nsconform/case.h"
+#include "creation.h"
 
 namespace nsc::cases {
 namespace {
@@ -45,6 +46,7 @@ void PidsStartAt1AndIncrease(const Probe& p) {
     second.Wait();
     return 0;
   });
+  RequireCreated(p, init, "clone of the init");
   p.Call("parent.clone", init.pid());
   init.Wait();
 }
@@ -56,13 +58,15 @@ NSC_CASE({
     .observe = "clone(CLONE_NEWPID): the init's getpid() is 1; it forks two children that are "
                "alive at the same time: both get PIDs greater than 1 and the second is greater "
                "than the first (2 and 3 in a fresh namespace; ns_last_pid could shift them)",
-    .control = "clone without CLONE_NEWPID: the 'init' gets an ordinary PID, not 1",
+    .control = "clone without CLONE_NEWPID: the 'init' gets an ordinary PID, not 1, "
+               "contradicting init.getpid (the forks' PIDs stay > 1 and distinct, which the "
+               "namespace cannot change)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {2, 6, 24}},
+    .preconditions = {Given(ExpectCall("parent.clone", Succeeds()), ReasonCode::kPreconditionUnmet)},
     .expect = {Expect("init.getpid", Eq(1)),
                ExpectCall("init.first_fork", SucceedsWith(Gt(1))),
                ExpectCall("init.second_fork", SucceedsWith(Gt(1))),
-               Expect("init.second_minus_first", Gt(0)),
-               ExpectCall("parent.clone", Succeeds())},
+               Expect("init.second_minus_first", Gt(0))},
     .body = PidsStartAt1AndIncrease,
 });
 
@@ -146,7 +150,7 @@ void ScmCredentialsPidTranslated(const Probe& p) {
     p.Value("init.received_outer_sender_pid", ReceiveCredentialsPid(inner_end.get()));
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   inner_end.Reset();
   p.Value("init.outer_pid", init.pid());
   p.Value("parent.received_pid", ReceiveCredentialsPid(outer_end.get()));
@@ -164,12 +168,13 @@ NSC_CASE({
                "PID an in-namespace receiver sees for an outer sender is recorded (catalogue "
                "record list item 12)",
     .control = "clone without CLONE_NEWPID: sender and receiver share a namespace, so the PID "
-               "arrives unchanged",
+               "arrives unchanged, contradicting parent.received_pid (different from "
+               "init.sent_pid)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {2, 6, 24}},
-    .expect = {ExpectCall("init.sendmsg", Succeeds()),
-               ExpectSameValue("parent.received_pid", "init.outer_pid"),
+    .preconditions = {Given(ExpectCall("init.sendmsg", Succeeds()))},
+    .expect = {ExpectSameValue("parent.received_pid", "init.outer_pid"),
                ExpectDifferentValue("parent.received_pid", "init.sent_pid"),
-               Record("init.received_outer_sender_pid")},
+               Record("init.received_outer_sender_pid"), Record("parent.sendmsg")},
     .body = ScmCredentialsPidTranslated,
 });
 
@@ -197,7 +202,7 @@ void PidfdSendSignalScope(const Probe& p) {
     release.Wait();  // EOF: the parent is done with us
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   ready.CloseWriteEnd();
   release.CloseReadEnd();
   ready.Wait();
@@ -219,7 +224,8 @@ NSC_CASE({
                "pidfd_send_signal(fd, 0) fails with EINVAL; the parent's pidfd_send_signal on the "
                "init (a descendant namespace) succeeds",
     .control = "clone without CLONE_NEWPID: the parent is in the init's own namespace, so the "
-               "init's pidfd_send_signal succeeds",
+               "init's pidfd_send_signal succeeds, contradicting "
+               "init.pidfd_send_signal_to_parent",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {5, 1}},
     .expect = {ExpectCall("init.pidfd_send_signal_to_parent", FailsWith(EINVAL)),
                ExpectCall("parent.pidfd_send_signal_to_init", Succeeds())},
@@ -237,6 +243,7 @@ void CloneParentFromInitEinval(const Probe& p) {
     p.Call("init.clone_parent", r);
     return 0;
   });
+  RequireCreated(p, init, "clone of the init");
   p.Call("parent.clone", init.pid());
   init.Wait();
   int status;
@@ -251,10 +258,11 @@ NSC_CASE({
     .references = {"clone(2), ERRORS (EINVAL: CLONE_PARENT from an init process)"},
     .observe = "In the init of a new PID namespace, clone(CLONE_PARENT | SIGCHLD) fails with EINVAL",
     .control = "clone without CLONE_NEWPID: the caller is an ordinary process and its "
-               "CLONE_PARENT clone succeeds (the sibling is reaped by the parent)",
+               "CLONE_PARENT clone succeeds (the sibling is reaped by the parent), "
+               "contradicting init.clone_parent",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {2, 6, 32}},
-    .expect = {ExpectCall("init.clone_parent", FailsWith(EINVAL)),
-               ExpectCall("parent.clone", Succeeds())},
+    .preconditions = {Given(ExpectCall("parent.clone", Succeeds()), ReasonCode::kPreconditionUnmet)},
+    .expect = {ExpectCall("init.clone_parent", FailsWith(EINVAL))},
     .body = CloneParentFromInitEinval,
 });
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "nsconform/case.h"
+#include "creation.h"
 
 namespace nsc::cases {
 namespace {
@@ -23,6 +24,12 @@ void ReapAllChildren() {
   }
 }
 
+// The caller's PID as numbered by the procfs at /proc (first NSpid field), or -1.
+int64_t ProcfsPid() {
+  int64_t ids[64];
+  return ReadStatusIds(0, "NSpid", ids, 64) > 0 ? ids[0] : -1;
+}
+
 // waitpid(pid) restarted on EINTR; returns what waitpid returned.
 long WaitFor(pid_t pid) {
   int status;
@@ -33,14 +40,15 @@ long WaitFor(pid_t pid) {
   return r;
 }
 
-// Flow (inside a new PID namespace; the body is a subreaper so that in the control the orphan
-// comes back to the body rather than escaping):
+// Flow (inside a new PID namespace; in the control only, the body is a subreaper so that the
+// orphan comes back to the body rather than escaping — the rule's orphan never leaves the
+// namespace):
 //  1. The init forks B; B forks C, sends C's PID to the init and exits without waiting for C.
 //  2. The init reaps B. Re-parenting happens while B exits, before B can be reaped, so C's new
 //     parent is settled now; the init tells C to go on.
 //  3. C records getppid(); the init records waitpid(C).
 void OrphanReparentedToNsInit(const Probe& p) {
-  NSC_SETUP(p, prctl(PR_SET_CHILD_SUBREAPER, 1), "PR_SET_CHILD_SUBREAPER");
+  if (p.control()) NSC_SETUP(p, prctl(PR_SET_CHILD_SUBREAPER, 1), "control: PR_SET_CHILD_SUBREAPER");
   ChildProcess init = Spawn(p.Flags(CLONE_NEWPID, CLONE_NEWPID), [&] {
     Barrier c_pid, parent_gone;
     if (!c_pid.ok() || !parent_gone.ok()) p.SetupFailed("pipes");
@@ -51,12 +59,12 @@ void OrphanReparentedToNsInit(const Probe& p) {
         p.Value("orphan.getppid", getppid());
         return 0;
       });
-      if (!c.ok()) p.SetupFailed("fork of C");
+      RequireCreated(p, c, "fork of C");
       c_pid.Send(c.pid());
       (void)c.Release();  // B exits without killing or waiting for C
       return 0;
     });
-    if (!b.ok()) p.SetupFailed("fork of B");
+    RequireCreated(p, b, "fork of B");
     c_pid.CloseWriteEnd();
     parent_gone.CloseReadEnd();
     int64_t c = -1;
@@ -66,9 +74,9 @@ void OrphanReparentedToNsInit(const Probe& p) {
     p.Call("init.waitpid_orphan", WaitFor(static_cast<pid_t>(c)));
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   init.Wait();
-  ReapAllChildren();
+  if (p.control()) ReapAllChildren();
 }
 
 NSC_CASE({
@@ -81,62 +89,75 @@ NSC_CASE({
                "is 1 and the init can waitpid() C",
     .control = "clone without CLONE_NEWPID: the 'init' is an ordinary process, so C goes to the "
                "nearest subreaper (the body) instead: getppid() is not 1 and the 'init' gets "
-               "ECHILD",
+               "ECHILD, contradicting orphan.getppid and init.waitpid_orphan",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {2, 6, 24}},
     .expect = {Expect("orphan.getppid", Eq(1)), ExpectCall("init.waitpid_orphan", Succeeds())},
     .body = OrphanReparentedToNsInit,
 });
 
 // Flow:
-//  1. T (the body) sets PR_SET_CHILD_SUBREAPER and clones an init N of a new PID namespace that
-//     blocks on a pipe; T opens /proc/<N>/ns/pid.
-//  2. T forks P (in T's namespace); P calls setns(N's fd, CLONE_NEWPID) (control: setns into
+//  1. The body clones T, the init of an arena PID namespace: T is the reaper of every orphan of
+//     its namespace without any PR_SET_CHILD_SUBREAPER, and its death cleans up everything.
+//  2. T clones an init N of a new PID namespace that blocks on a pipe; N sends its procfs PID
+//     (first NSpid field: /proc is the harness's) and T opens /proc/<N>/ns/pid.
+//  3. T forks P (in T's namespace); P calls setns(N's fd, CLONE_NEWPID) (control: setns into
 //     its own PID namespace) and forks C, which lands in N's namespace but whose parent P is
 //     not in it. P sends C's PID (as P sees it) and exits.
-//  3. T reaps P, then tells C to go on: C records getppid(); T records waitpid(C).
-//  4. T releases N and reaps it.
+//  4. T reaps P, then tells C to go on: C records getppid(); T records waitpid(C).
+//  5. T releases N and reaps it.
 void OrphanGoesToParentsNsInit(const Probe& p) {
-  NSC_SETUP(p, prctl(PR_SET_CHILD_SUBREAPER, 1), "PR_SET_CHILD_SUBREAPER");
-  Barrier hold;
-  if (!hold.ok()) p.SetupFailed("pipe");
-  ChildProcess ns_init = Spawn(CLONE_NEWPID, [&] {
-    hold.CloseWriteEnd();
-    hold.Wait();
-    return 0;
-  });
-  if (!ns_init.ok()) p.SetupFailed("clone of the namespace init");
-  hold.CloseReadEnd();
-  const PathBuf path = ProcPath(ns_init.pid(), "ns/pid");
-  UniqueFd target = OpenFile(p.control() ? "/proc/self/ns/pid" : path.c_str(), O_RDONLY);
-  if (!target.valid()) p.SetupFailed("open the target PID namespace");
-
-  Barrier c_pid, parent_gone;
-  if (!c_pid.ok() || !parent_gone.ok()) p.SetupFailed("pipes");
-  ChildProcess parent = Spawn(0, [&] {
-    p.Call("p.setns", setns(target.get(), CLONE_NEWPID));
-    ChildProcess c = Spawn(0, [&] {
-      parent_gone.CloseWriteEnd();
-      parent_gone.Wait();
-      p.Value("orphan.getppid", getppid());
-      p.Value("orphan.getpid", RawGetpid());
+  ChildProcess arena = Spawn(CLONE_NEWPID, [&] {
+    Barrier hold;
+    Barrier named;
+    if (!hold.ok() || !named.ok()) p.SetupFailed("pipe");
+    ChildProcess ns_init = Spawn(CLONE_NEWPID, [&] {
+      hold.CloseWriteEnd();
+      named.Send(ProcfsPid());
+      hold.Wait();
       return 0;
     });
-    if (!c.ok()) p.SetupFailed("fork of C");
-    c_pid.Send(c.pid());
-    (void)c.Release();
+    RequireCreated(p, ns_init, "clone of the namespace init");
+    hold.CloseReadEnd();
+    named.CloseWriteEnd();
+    // /proc is the harness's procfs: N is named there by its first NSpid field.
+    int64_t procfs_pid = -1;
+    if (!named.Receive(&procfs_pid) || procfs_pid <= 0) {
+      p.Skip(ReasonCode::kPreconditionUnmet, "no NSpid line in /proc/self/status");
+    }
+    UniqueFd target = OpenNs(p.control() ? 0 : static_cast<pid_t>(procfs_pid), "pid");
+    if (!target.valid()) p.SetupFailed("open the target PID namespace");
+    RequireSetnsNotFiltered(p, target.get());
+
+    Barrier c_pid, parent_gone;
+    if (!c_pid.ok() || !parent_gone.ok()) p.SetupFailed("pipes");
+    ChildProcess parent = Spawn(0, [&] {
+      p.Call("p.setns", setns(target.get(), CLONE_NEWPID));
+      ChildProcess c = Spawn(0, [&] {
+        parent_gone.CloseWriteEnd();
+        parent_gone.Wait();
+        p.Value("orphan.getppid", getppid());
+        p.Value("orphan.getpid", RawGetpid());
+        return 0;
+      });
+      RequireCreated(p, c, "fork of C");
+      c_pid.Send(c.pid());
+      (void)c.Release();
+      return 0;
+    });
+    RequireCreated(p, parent, "fork of P");
+    c_pid.CloseWriteEnd();
+    parent_gone.CloseReadEnd();
+    int64_t c = -1;
+    if (!c_pid.Receive(&c)) p.SetupFailed("P did not report C's PID");
+    parent.Wait();
+    parent_gone.Signal();
+    p.Call("t.waitpid_orphan", WaitFor(static_cast<pid_t>(c)));
+    hold.CloseWriteEnd();
+    ns_init.Wait();
     return 0;
   });
-  if (!parent.ok()) p.SetupFailed("fork of P");
-  c_pid.CloseWriteEnd();
-  parent_gone.CloseReadEnd();
-  int64_t c = -1;
-  if (!c_pid.Receive(&c)) p.SetupFailed("P did not report C's PID");
-  parent.Wait();
-  parent_gone.Signal();
-  p.Call("t.waitpid_orphan", WaitFor(static_cast<pid_t>(c)));
-  hold.CloseWriteEnd();
-  ns_init.Wait();
-  ReapAllChildren();
+  RequireCreated(p, arena, "clone of the arena namespace's init");
+  arena.Wait();
 }
 
 NSC_CASE({
@@ -145,14 +166,17 @@ NSC_CASE({
              "the orphan's own",
     .source = {"pid_namespaces(7)", "Adoption of orphaned children"},
     .references = {"setns(2), CLONE_NEWPID", "PR_SET_CHILD_SUBREAPER(2const)"},
-    .observe = "T (subreaper) forks P; P calls setns() into the namespace of another init N and "
-               "forks C; P exits. C's getppid() is 0 (its new parent T is outside C's namespace), "
-               "not 1, and T reaps C",
+    .observe = "T, the init of a PID namespace the case created (so the reaper of P's "
+               "namespace, no subreaper needed), forks P; P calls setns() into the namespace of "
+               "another init N and forks C; P exits. C's getppid() is 0 (its new parent T is "
+               "outside C's namespace), not 1, and T reaps C",
     .control = "P calls setns() into its own PID namespace instead: C lives in T's namespace, so "
-               "its new parent T is visible and getppid() is T's PID",
+               "its new parent T is visible and getppid() is T's PID (1), contradicting "
+               "orphan.getppid",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {3, 8}},
-    .expect = {ExpectCall("p.setns", Succeeds()), Expect("orphan.getppid", Eq(0)),
-               ExpectCall("t.waitpid_orphan", Succeeds())},
+    .preconditions = {Given(ExpectCall("p.setns", Succeeds()))},
+    .expect = {Expect("orphan.getppid", Eq(0)), ExpectCall("t.waitpid_orphan", Succeeds()),
+               Record("orphan.getpid")},
     .body = OrphanGoesToParentsNsInit,
 });
 
@@ -175,12 +199,12 @@ void SubreaperPrecedesNsInit(const Probe& p) {
           p.Value("orphan.getppid", getppid());
           return 0;
         });
-        if (!y.ok()) p.SetupFailed("fork of Y");
+        RequireCreated(p, y, "fork of Y");
         y_pid.Send(y.pid());
         (void)y.Release();
         return 0;
       });
-      if (!x.ok()) p.SetupFailed("fork of X");
+      RequireCreated(p, x, "fork of X");
       y_pid.CloseWriteEnd();
       parent_gone.CloseReadEnd();
       int64_t y = -1;
@@ -190,12 +214,12 @@ void SubreaperPrecedesNsInit(const Probe& p) {
       p.Call("subreaper.waitpid_orphan", WaitFor(static_cast<pid_t>(y)));
       return 0;
     });
-    if (!s.ok()) p.SetupFailed("fork of S");
+    RequireCreated(p, s, "fork of S");
     s.Wait();
     ReapAllChildren();
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   init.Wait();
 }
 
@@ -208,10 +232,11 @@ NSC_CASE({
     .observe = "Inside a new PID namespace, S (PID 2) sets the subreaper flag, S forks X, X forks "
                "Y, X exits: Y's getppid() is S's PID (2), not 1, and S reaps Y",
     .control = "S clears the subreaper flag instead: Y is adopted by the namespace init "
-               "(getppid() 1) and S gets ECHILD",
+               "(getppid() 1) and S gets ECHILD, contradicting orphan.getppid and "
+               "subreaper.waitpid_orphan",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {3, 4}},
-    .expect = {ExpectCall("subreaper.prctl", Succeeds()),
-               ExpectSameValue("orphan.getppid", "subreaper.getpid"),
+    .preconditions = {Given(ExpectCall("subreaper.prctl", Succeeds()))},
+    .expect = {ExpectSameValue("orphan.getppid", "subreaper.getpid"),
                Expect("orphan.getppid", Ne(1)),
                ExpectCall("subreaper.waitpid_orphan", Succeeds())},
     .body = SubreaperPrecedesNsInit,

@@ -3,6 +3,7 @@
 // procfs's numbering.
 // Source: pid_namespaces(7), '/proc files' and '/proc and PID namespaces'.
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -12,6 +13,8 @@
 #include <cerrno>
 
 #include "nsconform/case.h"
+#include "creation.h"
+#include "pidns_guard.h"
 
 namespace nsc::cases {
 namespace {
@@ -19,6 +22,7 @@ namespace {
 using ::testing::Eq;
 
 constexpr const char* kNsLastPid = "/proc/sys/kernel/ns_last_pid";
+constexpr int kCapCheckpointRestore = 40;  // CAP_CHECKPOINT_RESTORE, Linux 5.9
 
 // Parses the leading decimal number of `s`; -1 if there is none.
 int64_t LeadingNumber(const char* s) {
@@ -28,10 +32,23 @@ int64_t LeadingNumber(const char* s) {
   return v;
 }
 
-// Reads a file holding one number (such as ns_last_pid); -1 on error.
-int64_t ReadNumberFile(const char* path) {
+// Reads ns_last_pid. The file exists only with CONFIG_CHECKPOINT_RESTORE: ENOENT is a SKIP
+// (KCONFIG_MISSING); any other failure, or no number in it, is a set-up ERROR.
+int64_t ReadNsLastPid(const Probe& p) {
   char buf[32];
-  return ReadSmallFile(path, buf, sizeof buf) > 0 ? LeadingNumber(buf) : -1;
+  if (ReadSmallFile(kNsLastPid, buf, sizeof buf) <= 0) {
+    if (errno == ENOENT) {
+      p.Skip(ReasonCode::kKconfigMissing,
+             "no /proc/sys/kernel/ns_last_pid (CONFIG_CHECKPOINT_RESTORE is not set)");
+    }
+    p.SetupFailed("read /proc/sys/kernel/ns_last_pid");
+  }
+  const int64_t value = LeadingNumber(buf);
+  if (value < 0) {
+    errno = 0;
+    p.SetupFailed("no number in /proc/sys/kernel/ns_last_pid");
+  }
+  return value;
 }
 
 // The calling process's PID as numbered by the procfs at /proc (first NSpid field), or -1.
@@ -40,44 +57,31 @@ int64_t ProcfsPid() {
   return ReadStatusIds(0, "NSpid", ids, 64) > 0 ? ids[0] : -1;
 }
 
-// The PID namespace the harness (and so the body) runs in, taken at the start of the body: the
-// guard for every write to ns_last_pid.
-NsFileId OwnPidNs(const Probe& p) {
-  const NsFileId id = NsFileIdOf("/proc/self/ns/pid");
-  if (!id.known) p.SetupFailed("stat /proc/self/ns/pid");
-  return id;
-}
-
-// Stops the process (SetupFailed) unless it is positively a member of a PID namespace other
-// than `harness`: ns_last_pid of the harness's namespace must never be written.
-void RequireOtherPidNs(const Probe& p, const NsFileId& harness) {
-  if (!InOtherNamespace("/proc/self/ns/pid", harness)) {
-    errno = EPERM;
-    p.SetupFailed("refusing to write ns_last_pid: still in the harness's PID namespace");
-  }
-}
-
+// ns_last_pid of the harness's PID namespace must never be written: every write is made by a
+// process that passed RequireOutsideHarnessPidNs after the body's RequireWorkingGuard
+// (pidns_guard.h, failing closed).
 // Flow:
 //  1. The body notes its PID namespace; it clones I with CLONE_NEWPID.
-//  2. I checks that it is in another PID namespace (guard), then writes "500" to
-//     /proc/sys/kernel/ns_last_pid (the control writes "1", the value it already holds).
+//  2. I checks that it is in another PID namespace (guard), reads ns_last_pid (absent without
+//     CONFIG_CHECKPOINT_RESTORE: SKIP), then writes "500" to it (the control writes "1", the
+//     value it already holds).
 //  3. I forks C: C's getpid() is 501; afterwards ns_last_pid reads 501.
 void NsLastPidNextAlloc(const Probe& p) {
-  const NsFileId harness = OwnPidNs(p);
+  const PidNsIdentity harness = RequireWorkingGuard(p);
   ChildProcess init = Spawn(CLONE_NEWPID, [&] {
-    RequireOtherPidNs(p, harness);
-    p.Value("init.ns_last_pid_before", ReadNumberFile(kNsLastPid));
+    RequireOutsideHarnessPidNs(p, harness);
+    p.Value("init.ns_last_pid_before", ReadNsLastPid(p));
     p.Call("init.write_ns_last_pid", WriteSmallFile(kNsLastPid, p.Pick("500", "1")));
     ChildProcess child = Spawn(0, [&] {
       p.Value("child.getpid", RawGetpid());
       return 0;
     });
-    if (!child.ok()) p.SetupFailed("fork after writing ns_last_pid");
+    RequireCreated(p, child, "fork after writing ns_last_pid");
     child.Wait();
-    p.Value("init.ns_last_pid_after", ReadNumberFile(kNsLastPid));
+    p.Value("init.ns_last_pid_after", ReadNsLastPid(p));
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone(CLONE_NEWPID)");
+  RequireCreated(p, init, "clone(CLONE_NEWPID)");
   init.Wait();
 }
 
@@ -88,9 +92,16 @@ NSC_CASE({
     .observe = "the init of a new namespace writes \"500\" to /proc/sys/kernel/ns_last_pid and "
                "forks: the child's PID is 501 and the file then reads 501 (the write happens "
                "only after a check that the writer is not in the harness's namespace)",
-    .control = "the init writes \"1\", the value the file already holds: the child gets PID 2",
-    .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {3, 3}},
-    .expect = {ExpectCall("init.write_ns_last_pid", Succeeds()), Expect("child.getpid", Eq(501)),
+    .control = "the init writes \"1\", the value the file already holds: the child gets PID 2 "
+               "and the file reads 2, contradicting child.getpid and init.ns_last_pid_after",
+    .needs = {.privilege = Privilege::kUserns,
+              .namespaces = CLONE_NEWPID,
+              .min_kernel = {3, 3},
+              .kconfig = {"CONFIG_CHECKPOINT_RESTORE"}},
+    // The write is the set-up; a read-only /proc/sys (a container) refuses it with EROFS.
+    .preconditions = {Given(ExpectCall("init.write_ns_last_pid", Succeeds()),
+                            ReasonCode::kPreconditionUnmet)},
+    .expect = {Expect("child.getpid", Eq(501)),
                Expect("init.ns_last_pid_after", Eq(501)), Record("init.ns_last_pid_before")},
     .body = NsLastPidNextAlloc,
 });
@@ -98,21 +109,36 @@ NSC_CASE({
 // Flow:
 //  1. The body notes its PID namespace; it clones I with CLONE_NEWPID (I is root, or root of
 //     the harness's user namespace, which owns the new PID namespace).
-//  2. I checks that it is in another PID namespace (guard) and drops every capability with
-//     capset(2), CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE included (the control keeps them).
-//  3. I writes "100" to /proc/sys/kernel/ns_last_pid: the write fails; its errno (not stated
-//     on the page, EPERM expected) is recorded.
+//  2. I checks that it is in another PID namespace (guard) and reads ns_last_pid (absent
+//     without CONFIG_CHECKPOINT_RESTORE: SKIP). The positive arm: with its capabilities, I
+//     writes back the value it read (changing nothing): the write succeeds.
+//  3. I drops every capability with capset(2), CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE
+//     included (the control keeps them), and checks they are gone.
+//  4. I writes "100" to /proc/sys/kernel/ns_last_pid: EPERM (kernel/pid_namespace.c,
+//     pid_ns_ctl_handler(); the page names no errno, the catalogue expects EPERM).
 void NsLastPidWriteNeedsCap(const Probe& p) {
-  const NsFileId harness = OwnPidNs(p);
+  const PidNsIdentity harness = RequireWorkingGuard(p);
   ChildProcess init = Spawn(CLONE_NEWPID, [&] {
-    RequireOtherPidNs(p, harness);
-    if (!p.control()) NSC_SETUP(p, DropAllCapabilities(), "capset dropping all capabilities");
-    const int r = WriteSmallFile(kNsLastPid, "100");
-    p.Call("init.write_ns_last_pid", r);
-    p.Call("init.write_result", r);  // the same result, reported among the recorded values
+    RequireOutsideHarnessPidNs(p, harness);
+    char current[24];
+    {
+      PathBuf value;
+      value.Add(ReadNsLastPid(p));
+      for (size_t i = 0; i <= value.size(); ++i) current[i] = value.c_str()[i];
+    }
+    p.Call("init.write_with_caps", WriteSmallFile(kNsLastPid, current));
+    if (!p.control()) {
+      NSC_SETUP(p, DropAllCapabilities(), "capset dropping all capabilities");
+      if (HasEffectiveCapability(CAP_SYS_ADMIN) != 0 ||
+          HasEffectiveCapability(kCapCheckpointRestore) == 1) {
+        errno = 0;
+        p.SetupFailed("capabilities still effective after dropping them all");
+      }
+    }
+    p.Call("init.write_ns_last_pid", WriteSmallFile(kNsLastPid, "100"));
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone(CLONE_NEWPID)");
+  RequireCreated(p, init, "clone(CLONE_NEWPID)");
   init.Wait();
 }
 
@@ -122,14 +148,20 @@ NSC_CASE({
              "PID namespace",
     .source = {"pid_namespaces(7)", "/proc files"},
     .references = {"capabilities(7), CAP_CHECKPOINT_RESTORE"},
-    .observe = "the init of a new namespace drops all capabilities with capset, then writes "
-               "ns_last_pid: the write fails (errno recorded; EPERM expected, the page does not "
-               "name it)",
+    .observe = "the init of a new namespace first writes ns_last_pid's own value back with its "
+               "capabilities (it succeeds), then drops all capabilities with capset and writes "
+               "ns_last_pid: EPERM (the page names no errno; the kernel and the catalogue say "
+               "EPERM)",
     .control = "the init keeps its capabilities: the write succeeds (inside the new namespace "
-               "only, after the same namespace guard)",
-    .needs = {.privilege = Privilege::kNocap, .namespaces = CLONE_NEWPID, .min_kernel = {3, 3},
+               "only, after the same namespace guard), contradicting init.write_ns_last_pid",
+    .needs = {.privilege = Privilege::kNocap,
+              .namespaces = CLONE_NEWPID,
+              .min_kernel = {3, 3},
+              .kconfig = {"CONFIG_CHECKPOINT_RESTORE"},
               .needs_userns = true},
-    .expect = {ExpectCall("init.write_ns_last_pid", Fails()), Record("init.write_result")},
+    .preconditions = {Given(ExpectCall("init.write_with_caps", Succeeds()),
+                            ReasonCode::kPreconditionUnmet)},
+    .expect = {ExpectCall("init.write_ns_last_pid", FailsWith(EPERM))},
     .body = NsLastPidWriteNeedsCap,
 });
 
@@ -194,7 +226,7 @@ void ProcShowsMountersNs(const Probe& p) {
       release.Wait();
       return 0;
     });
-    if (!member.ok()) p.SetupFailed("fork of a namespace member");
+    RequireCreated(p, member, "fork of a namespace member");
     PidListing inside;
     NSC_SETUP(p, ListPids("/proc", &inside), "list /proc");
     p.Value("init.listing_count", inside.count);
@@ -207,7 +239,7 @@ void ProcShowsMountersNs(const Probe& p) {
     member.Wait();
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone(CLONE_NEWPID)");
+  RequireCreated(p, init, "clone(CLONE_NEWPID)");
   named.CloseWriteEnd();
   listed.CloseWriteEnd();
   int64_t init_procfs_pid;
@@ -231,7 +263,8 @@ NSC_CASE({
                "read from the parent namespace through /proc/<init>/root/proc, the same "
                "instance still lists only 1 and 2",
     .control = "the init does not mount a fresh proc: /proc is still the instance mounted in "
-               "the host's namespace and lists the host's PIDs",
+               "the host's namespace and lists the host's PIDs, contradicting the listing keys "
+               "and init.proc1_comm",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID | CLONE_NEWNS,
               .min_kernel = {3, 8}},
     .expect = {Expect("init.listing_count", Eq(2)), Expect("init.listing_max", Eq(2)),
@@ -246,15 +279,18 @@ NSC_CASE({
 //     field of its NSpid line (its PID in the procfs's namespace).
 void ProcSelfIsMountNsPid(const Probe& p) {
   ChildProcess init = Spawn(p.Flags(CLONE_NEWPID, CLONE_NEWPID), [&] {
+    const int64_t procfs_pid = ProcfsPid();
+    if (procfs_pid <= 0) p.Skip(ReasonCode::kPreconditionUnmet, "no NSpid line in /proc/self/status");
     char link[32];
     const ssize_t n = readlink("/proc/self", link, sizeof link - 1);
-    link[n > 0 ? n : 0] = '\0';
-    p.Value("init.proc_self", n > 0 ? LeadingNumber(link) : -1);
+    if (n <= 0) p.SetupFailed("readlink /proc/self");
+    link[n] = '\0';
+    p.Value("init.proc_self", LeadingNumber(link));
     p.Value("init.getpid", RawGetpid());
-    p.Value("init.nspid_first", ProcfsPid());
+    p.Value("init.nspid_first", procfs_pid);
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the child");
+  RequireCreated(p, init, "clone of the child");
   p.Value("parent.clone_ret", init.pid());
   init.Wait();
 }
@@ -266,7 +302,8 @@ NSC_CASE({
     .observe = "inside a new PID namespace with the inherited procfs, /proc/self resolves to "
                "the outer PID (the first NSpid field, the procfs's numbering), not to getpid() "
                "== 1",
-    .control = "no CLONE_NEWPID: the child's getpid() is its procfs PID, so /proc/self equals it",
+    .control = "no CLONE_NEWPID: the child's getpid() is its procfs PID, so /proc/self equals "
+               "it, contradicting init.getpid and init.proc_self (different from getpid)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {4, 1}},
     .expect = {Expect("init.getpid", Eq(1)),
                ExpectSameValue("init.proc_self", "init.nspid_first"),

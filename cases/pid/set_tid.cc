@@ -2,6 +2,7 @@
 // can only get PID 1, the array may not be longer than the nesting, a PID in use is EEXIST,
 // and a caller without the capability gets EPERM.
 // Source: clone(2), 'The set_tid array' and ERRORS.
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <cstdint>
 
 #include "nsconform/case.h"
+#include "creation.h"
 
 namespace nsc::cases {
 namespace {
@@ -65,7 +67,7 @@ NSC_CASE({
     .observe = "clone3({.flags = CLONE_NEWPID, .set_tid = {5}, .set_tid_size = 1}) returns -1 "
                "with EINVAL, while set_tid {1} succeeds and the child's getpid() is 1",
     .control = "the first call asks for {1} as well: it succeeds, so the expected EINVAL is "
-               "missing",
+               "missing, contradicting clone3.set_tid_5",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {5, 5}},
     .expect = {ExpectCall("clone3.set_tid_5", FailsWith(EINVAL)),
                ExpectCall("clone3.set_tid_1", Succeeds()), Expect("init.getpid", Eq(1))},
@@ -80,8 +82,9 @@ constexpr pid_t kFreePid = 100;
 //     size 1 with {1}, which succeeds).
 //  2. EEXIST: an init I (clone with CLONE_NEWPID) forks member M (PID 2) and, while M lives,
 //     calls clone3 with set_tid {2} in its own namespace (the control asks for a free PID).
-//  3. EPERM: another init J drops every capability with capset (kept in the control) and
-//     calls clone3 with set_tid {100}, a free PID in its own namespace.
+//  3. EPERM: another init J first asks, with its capabilities, for set_tid {101}, a free PID
+//     of its own namespace (the positive arm: it succeeds); then J drops every capability with
+//     capset (kept in the control) and calls clone3 with set_tid {100}, another free PID.
 void SetTidSizeBounds(const Probe& p) {
   pid_t many[40];
   for (pid_t& tid : many) tid = 1;
@@ -98,7 +101,7 @@ void SetTidSizeBounds(const Probe& p) {
       release.Wait();
       return 0;
     });
-    if (!member.ok()) p.SetupFailed("fork of PID 2");
+    RequireCreated(p, member, "fork of PID 2");
     const pid_t in_use[] = {p.Pick<pid_t>(2, kFreePid)};
     ChildProcess clash = Clone3WithSetTid(p, 0, in_use, 1, kExitAtOnce);
     p.Call("init.clone3_pid_in_use", clash.pid());
@@ -107,18 +110,29 @@ void SetTidSizeBounds(const Probe& p) {
     member.Wait();
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone(CLONE_NEWPID)");
+  RequireCreated(p, init, "clone(CLONE_NEWPID)");
   init.Wait();
 
   ChildProcess nocap = Spawn(CLONE_NEWPID, [&] {
-    if (!p.control()) NSC_SETUP(p, DropAllCapabilities(), "capset dropping all capabilities");
+    // The positive arm: with its capabilities, J may choose a free PID of its namespace.
+    const pid_t other_free_pid[] = {kFreePid + 1};
+    ChildProcess allowed = Clone3WithSetTid(p, 0, other_free_pid, 1, kExitAtOnce);
+    p.Call("with_caps.clone3_set_tid", allowed.pid());
+    allowed.Wait();
+    if (!p.control()) {
+      NSC_SETUP(p, DropAllCapabilities(), "capset dropping all capabilities");
+      if (HasEffectiveCapability(CAP_SYS_ADMIN) != 0) {
+        errno = 0;
+        p.SetupFailed("CAP_SYS_ADMIN still effective after dropping every capability");
+      }
+    }
     const pid_t free_pid[] = {kFreePid};
     ChildProcess chosen = Clone3WithSetTid(p, 0, free_pid, 1, kExitAtOnce);
     p.Call("nocap.clone3_set_tid", chosen.pid());
     chosen.Wait();
     return 0;
   });
-  if (!nocap.ok()) p.SetupFailed("clone(CLONE_NEWPID)");
+  RequireCreated(p, nocap, "clone(CLONE_NEWPID)");
   nocap.Wait();
 }
 
@@ -129,11 +143,14 @@ NSC_CASE({
     .source = {"clone(2)", "The set_tid array"},
     .references = {"clone(2), ERRORS"},
     .observe = "set_tid_size = 40 returns EINVAL; inside a new namespace, asking for the PID "
-               "of a live process (2) returns EEXIST; a namespace init that dropped all "
-               "capabilities asking for a free PID gets EPERM",
+               "of a live process (2) returns EEXIST; a namespace init that may choose a free PID "
+               "with its capabilities (101: it succeeds) gets EPERM for another free PID (100) "
+               "once it has dropped all capabilities",
     .control = "set_tid_size 1 with {1}, a free PID instead of the live one, and capabilities "
-               "kept: all three clone3 calls succeed",
+               "kept: all three clone3 calls succeed, contradicting each of the three keys",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {5, 5}},
+    .preconditions = {Given(ExpectCall("with_caps.clone3_set_tid", Succeeds()),
+                            ReasonCode::kPreconditionUnmet)},
     .expect = {ExpectCall("clone3.set_tid_size_40", FailsWith(EINVAL)),
                ExpectCall("init.clone3_pid_in_use", FailsWith(EEXIST)),
                ExpectCall("nocap.clone3_set_tid", FailsWith(EPERM))},

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "nsconform/case.h"
+#include "creation.h"
 
 namespace nsc::cases {
 namespace {
@@ -32,12 +33,14 @@ class HeldProcess {
     if (!release_.ok() || !named.ok()) p.SetupFailed("pipe");
     child_ = Spawn(flags, [&] {
       release_.CloseWriteEnd();
-      named.Send(ProcfsPid());
+      const int64_t procfs_pid = ProcfsPid();
+      if (procfs_pid <= 0) p.Skip(ReasonCode::kPreconditionUnmet, "no NSpid line in /proc/self/status");
+      named.Send(procfs_pid);
       named.CloseWriteEnd();
       release_.Wait();
       return 0;
     });
-    if (!child_.ok()) p.SetupFailed("clone of the namespace holder");
+    RequireCreated(p, child_, "clone of the namespace holder");
     release_.CloseReadEnd();
     named.CloseWriteEnd();
     if (!named.Receive(&procfs_pid_) || procfs_pid_ <= 0) {
@@ -73,7 +76,7 @@ void InArena(const Probe& p, FunctionRef<void()> scenario) {
     scenario();
     return 0;
   });
-  if (!arena.ok()) p.SetupFailed("clone of the arena namespace's init");
+  RequireCreated(p, arena, "clone of the arena namespace's init");
   arena.Wait();
 }
 
@@ -87,6 +90,7 @@ void GetppidZeroAfterSetns(const Probe& p) {
   InArena(p, [&] {
     HeldProcess init(p, p.Flags(CLONE_NEWPID, CLONE_NEWPID));
     UniqueFd target = init.OpenPidNs(p);
+    RequireSetnsNotFiltered(p, target.get());
     ChildProcess sibling = Spawn(0, [&] {
       p.Call("sibling.setns", setns(target.get(), CLONE_NEWPID));
       ChildProcess grandchild = Spawn(0, [&] {
@@ -94,11 +98,11 @@ void GetppidZeroAfterSetns(const Probe& p) {
         p.Value("grandchild.getpid", RawGetpid());
         return 0;
       });
-      if (!grandchild.ok()) p.SetupFailed("fork after setns");
+      RequireCreated(p, grandchild, "fork after setns");
       grandchild.Wait();
       return 0;
     });
-    if (!sibling.ok()) p.SetupFailed("fork of the setns caller");
+    RequireCreated(p, sibling, "fork of the setns caller");
     sibling.Wait();
     init.Release();
   });
@@ -112,9 +116,11 @@ NSC_CASE({
                "setns(fd, CLONE_NEWPID) and forks: the new child's getppid() is 0 and its "
                "getpid() is greater than 1",
     .control = "the held process is created without CLONE_NEWPID: the setns joins the caller's "
-               "own namespace and the child sees its parent's PID",
+               "own namespace and the child sees its parent's PID, contradicting "
+               "grandchild.getppid",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {3, 8}},
-    .expect = {ExpectCall("sibling.setns", Succeeds()), Expect("grandchild.getppid", Eq(0)),
+    .preconditions = {Given(ExpectCall("sibling.setns", Succeeds()))},
+    .expect = {Expect("grandchild.getppid", Eq(0)),
                Expect("grandchild.getpid", Gt(1))},
     .body = GetppidZeroAfterSetns,
 });
@@ -135,6 +141,7 @@ void SetnsDescendantOnly(const Probe& p) {
     HeldProcess other(p, CLONE_NEWPID);
     UniqueFd descendant_fd = descendant.OpenPidNs(p);
     UniqueFd other_fd = other.OpenPidNs(p);
+    RequireSetnsNotFiltered(p, descendant_fd.get());
     ChildProcess caller = Spawn(p.Pick(0UL, static_cast<unsigned long>(CLONE_NEWPID)), [&] {
       UniqueFd own = OpenFile("/proc/self/ns/pid", O_RDONLY);
       if (!own.valid()) p.SetupFailed("open /proc/self/ns/pid");
@@ -142,14 +149,14 @@ void SetnsDescendantOnly(const Probe& p) {
       p.Call("setns.descendant", setns(descendant_fd.get(), CLONE_NEWPID));
       return 0;
     });
-    if (!caller.ok()) p.SetupFailed("clone of the setns caller");
+    RequireCreated(p, caller, "clone of the setns caller");
     caller.Wait();
     ChildProcess wanderer = Spawn(0, [&] {
       if (setns(descendant_fd.get(), CLONE_NEWPID) == -1) p.SetupFailed("setns into a descendant");
       p.Call("setns.sibling_of_pid_for_children", setns(other_fd.get(), CLONE_NEWPID));
       return 0;
     });
-    if (!wanderer.ok()) p.SetupFailed("fork of the second setns caller");
+    RequireCreated(p, wanderer, "fork of the second setns caller");
     wanderer.Wait();
     descendant.Release();
     other.Release();
@@ -166,7 +173,8 @@ NSC_CASE({
                "return 0 (the own namespace is one the case created); recorded: after joining one descendant, setns into a sibling of it "
                "(still a descendant of the caller's own namespace)",
     .control = "the caller is itself the init of a sibling namespace: the target is no longer a "
-               "descendant of its namespace and setns refuses it",
+               "descendant of its namespace and setns refuses it, contradicting "
+               "setns.descendant",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {3, 8}},
     .expect = {ExpectCall("setns.own", Succeeds()), ExpectCall("setns.descendant", Succeeds()),
                Record("setns.sibling_of_pid_for_children")},
@@ -182,11 +190,12 @@ void SetnsAncestorEinval(const Probe& p) {
   InArena(p, [&] {
     UniqueFd outer = OpenFile("/proc/self/ns/pid", O_RDONLY);
     if (!outer.valid()) p.SetupFailed("open /proc/self/ns/pid");
+    RequireSetnsNotFiltered(p, outer.get());
     ChildProcess init = Spawn(p.Flags(CLONE_NEWPID, CLONE_NEWPID), [&] {
       p.Call("init.setns_ancestor", setns(outer.get(), CLONE_NEWPID));
       return 0;
     });
-    if (!init.ok()) p.SetupFailed("clone(CLONE_NEWPID)");
+    RequireCreated(p, init, "clone(CLONE_NEWPID)");
     init.Wait();
   });
 }
@@ -200,7 +209,7 @@ NSC_CASE({
                "setns(fd, CLONE_NEWPID) returns -1 with EINVAL (the outer namespace is one the "
                "case created, so the capability check of setns(2) cannot answer first)",
     .control = "the child is created without CLONE_NEWPID: the fd names its own namespace and "
-               "setns succeeds",
+               "setns succeeds, contradicting init.setns_ancestor",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {3, 8}},
     .expect = {ExpectCall("init.setns_ancestor", FailsWith(EINVAL))},
     .body = SetnsAncestorEinval,
@@ -216,6 +225,7 @@ void SetnsChangesChildrenOnly(const Probe& p) {
   InArena(p, [&] {
     HeldProcess init(p, CLONE_NEWPID);
     UniqueFd target = init.OpenPidNs(p);
+    RequireSetnsNotFiltered(p, target.get());
     p.NsIdOfFd("target", target.get());
     ChildProcess caller = Spawn(0, [&] {
       UniqueFd own = OpenFile("/proc/self/ns/pid", O_RDONLY);
@@ -230,11 +240,11 @@ void SetnsChangesChildrenOnly(const Probe& p) {
         p.NsId("child.ns", "/proc/self/ns/pid");
         return 0;
       });
-      if (!child.ok()) p.SetupFailed("fork after setns");
+      RequireCreated(p, child, "fork after setns");
       child.Wait();
       return 0;
     });
-    if (!caller.ok()) p.SetupFailed("fork of the setns caller");
+    RequireCreated(p, caller, "fork of the setns caller");
     caller.Wait();
     init.Release();
   });
@@ -250,10 +260,11 @@ NSC_CASE({
                "are unchanged, its pid_for_children names the target, and a forked child's "
                "/proc/self/ns/pid is the target",
     .control = "the caller joins its own namespace instead of the target: pid_for_children and "
-               "the child's namespace are then not the target",
+               "the child's namespace are then not the target, contradicting "
+               "caller.pid_for_children and child.ns",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {4, 12}},
-    .expect = {ExpectCall("caller.setns", Succeeds()),
-               ExpectSameNs("caller.ns_after", "caller.ns_before"),
+    .preconditions = {Given(ExpectCall("caller.setns", Succeeds()))},
+    .expect = {ExpectSameNs("caller.ns_after", "caller.ns_before"),
                ExpectSameValue("caller.getpid_after", "caller.getpid_before"),
                ExpectSameNs("caller.pid_for_children", "target"),
                ExpectSameNs("child.ns", "target")},

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "nsconform/case.h"
+#include "creation.h"
 
 namespace nsc::cases {
 namespace {
@@ -17,11 +18,12 @@ using ::testing::Eq;
 using ::testing::Gt;
 
 // The last value of the NSpid line of /proc/self/status (the PID in the innermost
-// namespace), or -1.
-int64_t InnermostNsPid() {
+// namespace); SKIP (PRECONDITION_UNMET) where there is no NSpid line (Linux < 4.1).
+int64_t InnermostNsPid(const Probe& p) {
   int64_t ids[64];
   const int n = ReadStatusIds(0, "NSpid", ids, 64);
-  return n > 0 ? ids[n - 1] : -1;
+  if (n <= 0) p.Skip(ReasonCode::kPreconditionUnmet, "no NSpid line in /proc/self/status");
+  return ids[n - 1];
 }
 
 // Flow:
@@ -40,11 +42,11 @@ void UnshareCallerNotMoved(const Probe& p) {
       p.Value("first_child.getpid", RawGetpid());
       return 0;
     });
-    if (!first.ok()) p.SetupFailed("fork after unshare");
+    RequireCreated(p, first, "fork after unshare");
     first.Wait();
     return 0;
   });
-  if (!caller.ok()) p.SetupFailed("fork of the unsharing process");
+  RequireCreated(p, caller, "fork of the unsharing process");
   caller.Wait();
 }
 
@@ -56,10 +58,11 @@ NSC_CASE({
     .observe = "getpid() and the identity of /proc/self/ns/pid are the same before and after "
                "unshare(CLONE_NEWPID); the next fork() child sees getpid() == 1",
     .control = "unshare(0) instead of unshare(CLONE_NEWPID): the child stays in the caller's "
-               "namespace and gets an ordinary PID, not 1",
+               "namespace and gets an ordinary PID, not 1, contradicting first_child.getpid",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {3, 8}},
-    .expect = {ExpectCall("caller.unshare", Succeeds()),
-               ExpectSameValue("caller.getpid_after", "caller.getpid_before"),
+    .preconditions = {Given(ExpectCall("caller.unshare", Succeeds()),
+                            ReasonCode::kPreconditionUnmet)},
+    .expect = {ExpectSameValue("caller.getpid_after", "caller.getpid_before"),
                ExpectSameNs("caller.ns_after", "caller.ns_before"),
                Expect("first_child.getpid", Eq(1))},
     .body = UnshareCallerNotMoved,
@@ -81,18 +84,18 @@ void UnshareFirstChildIsInit(const Probe& p) {
       release.Wait();
       return 0;
     });
-    if (!init.ok()) p.SetupFailed("first fork after unshare");
+    RequireCreated(p, init, "first fork after unshare");
     ChildProcess second = Spawn(0, [&] {
-      p.Value("second_child.nspid_innermost", InnermostNsPid());
+      p.Value("second_child.nspid_innermost", InnermostNsPid(p));
       return 0;
     });
-    if (!second.ok()) p.SetupFailed("second fork after unshare");
+    RequireCreated(p, second, "second fork after unshare");
     second.Wait();
     release.Signal();
     init.Wait();
     return 0;
   });
-  if (!caller.ok()) p.SetupFailed("fork of the unsharing process");
+  RequireCreated(p, caller, "fork of the unsharing process");
   caller.Wait();
 }
 
@@ -103,9 +106,12 @@ NSC_CASE({
     .references = {"pid_namespaces(7), 'The namespace \"init\" process'"},
     .observe = "unshare(CLONE_NEWPID), then fork(): the child's getpid() is 1; while it lives, a "
                "second fork() from the caller gets PID 2 there (last field of its NSpid line)",
-    .control = "unshare(0): both children get ordinary PIDs in the caller's namespace",
-    .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {3, 8}},
-    .expect = {ExpectCall("caller.unshare", Succeeds()), Expect("first_child.getpid", Eq(1)),
+    .control = "unshare(0): both children get ordinary PIDs in the caller's namespace, "
+               "contradicting first_child.getpid and second_child.nspid_innermost",
+    .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {4, 1}},
+    .preconditions = {Given(ExpectCall("caller.unshare", Succeeds()),
+                            ReasonCode::kPreconditionUnmet)},
+    .expect = {Expect("first_child.getpid", Eq(1)),
                Expect("second_child.nspid_innermost", Eq(2))},
     .body = UnshareFirstChildIsInit,
 });
@@ -120,7 +126,7 @@ void UnshareOnlyOnce(const Probe& p) {
     p.Call("second_unshare", unshare(CLONE_NEWPID));
     return 0;
   });
-  if (!caller.ok()) p.SetupFailed("fork of the unsharing process");
+  RequireCreated(p, caller, "fork of the unsharing process");
   caller.Wait();
 }
 
@@ -131,10 +137,12 @@ NSC_CASE({
     .references = {"unshare(2), ERRORS"},
     .observe = "the first unshare(CLONE_NEWPID) returns 0, the second returns -1 with EINVAL",
     .control = "the first call is unshare(0): the later unshare(CLONE_NEWPID) is then the first "
-               "one and succeeds",
+               "one and succeeds, contradicting second_unshare",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {3, 8}},
-    .expect = {ExpectCall("first_unshare", Succeeds()),
-               ExpectCall("second_unshare", FailsWith(EINVAL))},
+    // A first unshare(CLONE_NEWPID) refused here (a seccomp filter, say) leaves nothing to test.
+    .preconditions = {Given(ExpectCall("first_unshare", Succeeds()),
+                            ReasonCode::kPreconditionUnmet)},
+    .expect = {ExpectCall("second_unshare", FailsWith(EINVAL))},
     .body = UnshareOnlyOnce,
 });
 
@@ -155,7 +163,7 @@ void PidForChildrenDiffers(const Probe& p) {
       release.Wait();
       return 0;
     });
-    if (!init.ok()) p.SetupFailed("fork after unshare");
+    RequireCreated(p, init, "fork after unshare");
     observed.CloseWriteEnd();
     if (!observed.Wait()) p.SetupFailed("the child died before observing");
     p.NsId("caller.pid", "/proc/self/ns/pid");
@@ -164,7 +172,7 @@ void PidForChildrenDiffers(const Probe& p) {
     init.Wait();
     return 0;
   });
-  if (!caller.ok()) p.SetupFailed("fork of the unsharing process");
+  RequireCreated(p, caller, "fork of the unsharing process");
   caller.Wait();
 }
 
@@ -177,10 +185,12 @@ NSC_CASE({
     .observe = "after unshare and fork, the caller's /proc/self/ns/pid and pid_for_children are "
                "different namespaces, and the child's /proc/self/ns/pid is the caller's "
                "pid_for_children",
-    .control = "unshare(0): pid_for_children stays the caller's own namespace",
+    .control = "unshare(0): pid_for_children stays the caller's own namespace, contradicting "
+               "caller.pid_for_children",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {4, 12}},
-    .expect = {ExpectCall("caller.unshare", Succeeds()),
-               ExpectDifferentNs("caller.pid_for_children", "caller.pid"),
+    .preconditions = {Given(ExpectCall("caller.unshare", Succeeds()),
+                            ReasonCode::kPreconditionUnmet)},
+    .expect = {ExpectDifferentNs("caller.pid_for_children", "caller.pid"),
                ExpectSameNs("child.pid", "caller.pid_for_children")},
     .body = PidForChildrenDiffers,
 });
@@ -210,7 +220,7 @@ void PidForChildrenUnset(const Probe& p) {
     p.Call("caller.open", fd.get());
     return 0;
   });
-  if (!caller.ok()) p.SetupFailed("fork of the unsharing process");
+  RequireCreated(p, caller, "fork of the unsharing process");
   caller.Wait();
 }
 
@@ -222,10 +232,12 @@ NSC_CASE({
     .observe = "right after unshare(CLONE_NEWPID), readlink(\"/proc/self/ns/pid_for_children\") "
                "returns no pid:[N] name (the pages say an empty buffer; the errno or length and "
                "the open() result are recorded)",
-    .control = "unshare(0): pid_for_children is the caller's own namespace and readlink names it",
+    .control = "unshare(0): pid_for_children is the caller's own namespace and readlink names "
+               "it, contradicting caller.link_names_a_namespace",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {4, 12}},
-    .expect = {ExpectCall("caller.unshare", Succeeds()),
-               Expect("caller.link_names_a_namespace", Eq(0)), Record("caller.readlink"),
+    .preconditions = {Given(ExpectCall("caller.unshare", Succeeds()),
+                            ReasonCode::kPreconditionUnmet)},
+    .expect = {Expect("caller.link_names_a_namespace", Eq(0)), Record("caller.readlink"),
                Record("caller.readlink_text"), Record("caller.open")},
     .body = PidForChildrenUnset,
 });
@@ -237,18 +249,23 @@ int ExitAtOnce(void*) { return 0; }
 alignas(64) char g_thread_stack[64 * 1024];
 
 // Flow:
+//  0. The positive arm: an ordinary clone(CLONE_NEWPID) child of the body must be possible here
+//     (a filter refusing CLONE_NEWPID altogether says nothing about CLONE_THREAD).
 //  1. A child C (single-threaded, so a thread it might create dies with it) calls
 //     clone(CLONE_NEWPID|CLONE_THREAD|CLONE_SIGHAND|CLONE_VM) with its own stack.
 //  2. The call fails with EINVAL (in the control, without CLONE_NEWPID, it creates a thread
 //     that returns at once).
 void NewpidWithThread(const Probe& p) {
+  ChildProcess plain = Spawn(CLONE_NEWPID, [] { return 0; });
+  p.Call("plain.clone_newpid", plain.pid());
+  plain.Wait();
   ChildProcess caller = Spawn(0, [&] {
     const int flags = static_cast<int>(
         p.Flags(CLONE_NEWPID | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM, CLONE_NEWPID));
     p.Call("clone", clone(ExitAtOnce, g_thread_stack + sizeof g_thread_stack, flags, nullptr));
     return 0;
   });
-  if (!caller.ok()) p.SetupFailed("fork of the cloning process");
+  RequireCreated(p, caller, "fork of the cloning process");
   caller.Wait();
 }
 
@@ -259,24 +276,45 @@ NSC_CASE({
     .references = {"clone(2), ERRORS"},
     .observe = "clone(fn, stack, CLONE_NEWPID|CLONE_THREAD|CLONE_SIGHAND|CLONE_VM, ...) returns "
                "-1 with EINVAL",
-    .control = "the same clone without CLONE_NEWPID: an ordinary thread is created",
+    .control = "the same clone without CLONE_NEWPID: an ordinary thread is created, "
+               "contradicting clone",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID,
               .min_kernel = {2, 6, 24}},
+    .preconditions = {Given(ExpectCall("plain.clone_newpid", Succeeds()),
+                            ReasonCode::kPreconditionUnmet)},
     .expect = {ExpectCall("clone", FailsWith(EINVAL))},
     .body = NewpidWithThread,
 });
 
 // Flow:
-//  1. A child C drops CAP_SYS_ADMIN from its effective, permitted and inheritable sets with
-//     capset(2) (kept in the control). C is root, or root of a fresh user namespace.
-//  2. C calls unshare(CLONE_NEWPID), without CLONE_NEWUSER: EPERM.
+//  1. The positive arm: a child W that holds CAP_SYS_ADMIN calls unshare(CLONE_NEWPID): it
+//     succeeds (otherwise the EPERM below could come from anything, e.g. a seccomp filter).
+//  2. A child C drops CAP_SYS_ADMIN from its effective, permitted and inheritable sets with
+//     capset(2) (kept in the control) and checks it is gone. C is root, or root of a fresh
+//     user namespace.
+//  3. C calls unshare(CLONE_NEWPID), without CLONE_NEWUSER: EPERM.
 void NewpidRequiresCapSysAdmin(const Probe& p) {
+  ChildProcess with_cap = Spawn(0, [&] {
+    if (HasEffectiveCapability(CAP_SYS_ADMIN) != 1) {
+      p.Skip(ReasonCode::kInsufficientPrivilege, "CAP_SYS_ADMIN is not effective to begin with");
+    }
+    p.Call("with_cap.unshare", unshare(CLONE_NEWPID));
+    return 0;
+  });
+  RequireCreated(p, with_cap, "fork of the positive arm");
+  with_cap.Wait();
   ChildProcess caller = Spawn(0, [&] {
     if (!p.control()) NSC_SETUP(p, DropCapability(CAP_SYS_ADMIN), "capset dropping CAP_SYS_ADMIN");
+    const int cap = HasEffectiveCapability(CAP_SYS_ADMIN);
+    p.Value("caller.cap_sys_admin", cap);
+    if (cap != (p.control() ? 1 : 0)) {
+      errno = 0;
+      p.SetupFailed("CAP_SYS_ADMIN is not as the case set it");
+    }
     p.Call("unshare", unshare(CLONE_NEWPID));
     return 0;
   });
-  if (!caller.ok()) p.SetupFailed("fork of the unsharing process");
+  RequireCreated(p, caller, "fork of the unsharing process");
   caller.Wait();
 }
 
@@ -285,13 +323,16 @@ NSC_CASE({
     .title = "Creating a PID namespace needs CAP_SYS_ADMIN in the caller's user namespace (EPERM)",
     .source = {"clone(2)", "CLONE_NEWPID"},
     .references = {"clone(2), ERRORS", "unshare(2), CLONE_NEWPID"},
-    .observe = "after dropping CAP_SYS_ADMIN with capset, unshare(CLONE_NEWPID) (no new user "
+    .observe = "unshare(CLONE_NEWPID) first succeeds in a child holding CAP_SYS_ADMIN; after "
+               "dropping CAP_SYS_ADMIN with capset, unshare(CLONE_NEWPID) (no new user "
                "namespace) returns -1 with EPERM",
-    .control = "CAP_SYS_ADMIN is kept: the unshare succeeds",
+    .control = "CAP_SYS_ADMIN is kept: the unshare succeeds, contradicting unshare",
     // CLONE_NEWPID exists since 2.6.24; the body uses unshare(CLONE_NEWPID), since 3.8.
     .needs = {.privilege = Privilege::kNocap, .namespaces = CLONE_NEWPID, .min_kernel = {3, 8},
               .needs_userns = true},
-    .expect = {ExpectCall("unshare", FailsWith(EPERM))},
+    .preconditions = {Given(ExpectCall("with_cap.unshare", Succeeds()),
+                            ReasonCode::kPreconditionUnmet)},
+    .expect = {ExpectCall("unshare", FailsWith(EPERM)), Record("caller.cap_sys_admin")},
     .body = NewpidRequiresCapSysAdmin,
 });
 

@@ -11,6 +11,7 @@
 #include <cerrno>
 
 #include "nsconform/case.h"
+#include "creation.h"
 
 namespace nsc::cases {
 namespace {
@@ -32,10 +33,16 @@ struct IdLine {
   int64_t AtLevelOf(int fields) const { return fields >= 1 && fields <= count ? ids[fields - 1] : -1; }
 };
 
+// SKIP (PRECONDITION_UNMET) unless `line` was read: /proc/PID/status has no NS* lines before
+// Linux 4.1, and a missing line is never compared as a value.
+void RequireLine(const Probe& p, const IdLine& line) {
+  if (!line.ok()) p.Skip(ReasonCode::kPreconditionUnmet, "no NS* id lines in /proc/self/status");
+}
+
 // The number of NSpid fields of the caller (its depth below the procfs's namespace, plus 1).
 int OwnNsPidFields(const Probe& p) {
   IdLine own("NSpid");
-  if (!own.ok()) p.SetupFailed("read NSpid of /proc/self/status");
+  RequireLine(p, own);
   return own.count;
 }
 
@@ -52,6 +59,7 @@ void VisibleInOwnAndAncestorNs(const Probe& p) {
     release.CloseWriteEnd();
     p.Value("init.getpid", RawGetpid());
     IdLine nspid("NSpid");
+    RequireLine(p, nspid);
     p.Value("init.nspid_fields_beyond_parent", nspid.count - body_fields);
     p.Value("init.nspid_innermost", nspid.innermost());
     p.Value("init.nspid_at_parent_level", nspid.AtLevelOf(body_fields));
@@ -59,7 +67,7 @@ void VisibleInOwnAndAncestorNs(const Probe& p) {
     release.Wait();
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   observed.CloseWriteEnd();
   if (!observed.Wait()) p.SetupFailed("the init died before observing");
   p.Value("parent.clone_ret", init.pid());
@@ -76,7 +84,8 @@ NSC_CASE({
                "PID 1; its NSpid line has one more field than the parent's, the field at the "
                "parent's level is the outer PID and the last one is 1",
     .control = "no CLONE_NEWPID: the child has one PID only, not 1, and one NSpid field at the "
-               "parent's depth",
+               "parent's depth, contradicting init.getpid, init.nspid_fields_beyond_parent and "
+               "init.nspid_innermost",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {4, 1}},
     .expect = {ExpectCall("parent.kill_0", Succeeds()), Expect("init.getpid", Eq(1)),
                Expect("init.nspid_fields_beyond_parent", Eq(1)),
@@ -103,7 +112,7 @@ void AncestorInvisible(const Probe& p) {
     p.Call("init.setpriority_ancestor", setpriority(PRIO_PROCESS, body_pid, nice_value));
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   init.Wait();
 }
 
@@ -115,7 +124,8 @@ NSC_CASE({
                "setpriority(PRIO_PROCESS, P, ...) on the parent's outer PID P (> 1) both fail "
                "with ESRCH",
     .control = "no CLONE_NEWPID: the parent is visible, so both calls succeed (setpriority "
-               "sets the parent's current nice value, changing nothing)",
+               "sets the parent's current nice value, changing nothing), contradicting "
+               "init.kill_ancestor and init.setpriority_ancestor",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID,
               .min_kernel = {2, 6, 24}},
     .expect = {ExpectCall("init.kill_ancestor", FailsWith(ESRCH)),
@@ -138,11 +148,12 @@ void SyscallsUseCallersView(const Probe& p) {
     release.CloseWriteEnd();
     p.Value("child.getpid", RawGetpid());
     IdLine nspid("NSpid");
-    named.Send(nspid.ok() ? nspid.ids[0] : -1);
+    RequireLine(p, nspid);
+    named.Send(nspid.ids[0]);
     release.Wait();
     return 0;
   });
-  if (!child.ok()) p.SetupFailed("clone of the child");
+  RequireCreated(p, child, "clone of the child");
   named.CloseWriteEnd();
   int64_t procfs_pid;
   if (!named.Receive(&procfs_pid) || procfs_pid <= 0) p.SetupFailed("the child's /proc name");
@@ -171,7 +182,7 @@ NSC_CASE({
                "in the procfs's namespace), which differs from the child's own getpid(); "
                "waitpid() on that number reaps the child and returns it",
     .control = "no CLONE_NEWPID: the child's own getpid() is the same number, so the two views "
-               "no longer differ",
+               "no longer differ, contradicting child.getpid (different from parent.clone_ret)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {4, 1}},
     .expect = {ExpectSameValue("parent.child_nspid_at_caller_level", "parent.clone_ret"),
                ExpectDifferentValue("child.getpid", "parent.clone_ret"),
@@ -190,21 +201,23 @@ void GetpidIsCreationNsPid(const Probe& p) {
   const int body_fields = OwnNsPidFields(p);
   ChildProcess child = Spawn(p.Flags(CLONE_NEWPID, CLONE_NEWPID), [&] {
     IdLine nspid("NSpid");
+    RequireLine(p, nspid);
     p.Value("child.getpid", RawGetpid());
     p.Value("child.nspid_innermost", nspid.innermost());
     p.Value("child.nspid_at_parent_level", nspid.AtLevelOf(body_fields));
     return 0;
   });
-  if (!child.ok()) p.SetupFailed("clone of the child");
+  RequireCreated(p, child, "clone of the child");
   child.Wait();
   ChildProcess unsharer = Spawn(0, [&] {
     p.Call("unsharer.unshare", unshare(p.Flags(CLONE_NEWPID, CLONE_NEWPID)));
     IdLine nspid("NSpid");
+    RequireLine(p, nspid);
     p.Value("unsharer.getpid", RawGetpid());
     p.Value("unsharer.nspid_innermost", nspid.innermost());
     return 0;
   });
-  if (!unsharer.ok()) p.SetupFailed("fork of the unsharing child");
+  RequireCreated(p, unsharer, "fork of the unsharing child");
   unsharer.Wait();
 }
 
@@ -216,11 +229,12 @@ NSC_CASE({
                "differs from the field at the parent's level; after unshare(CLONE_NEWPID) the "
                "caller's getpid() still equals its last NSpid field",
     .control = "no CLONE_NEWPID: the child's innermost namespace is the parent's, so its getpid() "
-               "equals the field at the parent's level",
+               "equals the field at the parent's level, contradicting child.getpid",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {4, 1}},
+    .preconditions = {Given(ExpectCall("unsharer.unshare", Succeeds()),
+                            ReasonCode::kPreconditionUnmet)},
     .expect = {ExpectSameValue("child.getpid", "child.nspid_innermost"),
                ExpectDifferentValue("child.getpid", "child.nspid_at_parent_level"),
-               ExpectCall("unsharer.unshare", Succeeds()),
                ExpectSameValue("unsharer.getpid", "unsharer.nspid_innermost")},
     .body = GetpidIsCreationNsPid,
 });
@@ -252,25 +266,25 @@ void NspidStatusFields(const Probe& p) {
     NSC_SETUP(p, setsid(), "setsid");
     for (const IdField& f : kIdFields) {
       IdLine line(f.name);
+      RequireLine(p, line);
       p.Value(f.levels_key, line.count - body_fields + 1);
       p.Value(f.inner_key, line.innermost());
       p.Value(f.outer_key, line.AtLevelOf(body_fields));
     }
     IdLine nspid("NSpid");
-    p.Value("init.NSpid.first", nspid.ok() ? nspid.ids[0] : -1);
+    RequireLine(p, nspid);
+    p.Value("init.NSpid.first", nspid.ids[0]);
     char self[32];
     const ssize_t n = readlink("/proc/self", self, sizeof self - 1);
-    int64_t proc_self = -1;
-    if (n > 0) {
-      proc_self = 0;
-      for (ssize_t i = 0; i < n && self[i] >= '0' && self[i] <= '9'; ++i) {
-        proc_self = proc_self * 10 + (self[i] - '0');
-      }
+    if (n <= 0) p.SetupFailed("readlink /proc/self");
+    int64_t proc_self = 0;
+    for (ssize_t i = 0; i < n && self[i] >= '0' && self[i] <= '9'; ++i) {
+      proc_self = proc_self * 10 + (self[i] - '0');
     }
     p.Value("init.proc_self", proc_self);
     return 0;
   });
-  if (!init.ok()) p.SetupFailed("clone of the namespace init");
+  RequireCreated(p, init, "clone of the namespace init");
   p.Value("parent.clone_ret", init.pid());
   init.Wait();
 }
@@ -284,7 +298,7 @@ NSC_CASE({
                "parent's level, the outer one equal to clone()'s result), and the first NSpid "
                "field is the PID /proc/self names",
     .control = "no CLONE_NEWPID: each line has a single field from the parent's level on, and "
-               "it is not 1",
+               "it is not 1, contradicting the .levels and .innermost keys",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {4, 1}},
     .expect = {Expect("init.NStgid.levels", Eq(2)), Expect("init.NStgid.innermost", Eq(1)),
                ExpectSameValue("init.NStgid.at_parent_level", "parent.clone_ret"),
