@@ -355,7 +355,13 @@ void SecurebitsReset(const Probe& p) {
     by_unshare.Wait();
 
     userns::ParkedChild holder;
-    if (!holder.Start(0, [&] { return unshare(static_cast<int>(newuser)) == 0 ? 0 : 1; })) {
+    if (!holder.Start(0, [&] {
+          userns::UnshareOrSkip(p, newuser, "unshare(CLONE_NEWUSER) for the namespace to join");
+          // S may lack capabilities in the user namespace the body was exec'ed in; a dumpable
+          // holder lets S, with the same ids, open its /proc/PID/ns files all the same.
+          NSC_SETUP(p, prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "PR_SET_DUMPABLE");
+          return 0;
+        })) {
       p.SetupFailed("a child parked in a new user namespace");
     }
     UniqueFd target = OpenNs(holder.pid(), "user");

@@ -315,13 +315,14 @@ NSC_CASE({
     .body = UidMapSyntaxEinval,
 });
 
-// Builds `lines` one-wide, non-overlapping lines "k k 1\n".
+// Builds `lines` one-wide, non-overlapping lines "k 1000+k 1\n" (parent uid 0 stays unmapped,
+// so the writer needs CAP_SETUID but not CAP_SETFCAP).
 void BuildLines(userns::TextBuf& text, int lines) {
-  for (int k = 0; k < lines; ++k) text.Add(k).Add(" ").Add(k).Add(" 1\n");
+  for (int k = 0; k < lines; ++k) text.Add(k).Add(" ").Add(1000 + k).Add(" 1\n");
 }
 
 // Flow: 1. two children enter new user namespaces and park; 2. the body (root in the initial
-// namespace) writes 340 lines "k k 1" to the first one's uid_map and reads it back; 3. it
+// namespace) writes 340 lines "k 1000+k 1" to the first one's uid_map and reads it back; 3. it
 // writes 341 such lines to the second one's uid_map.
 void UidMapLineLimit(const Probe& p) {
   userns::ParkedChild at_limit, over_limit;
@@ -353,8 +354,8 @@ NSC_CASE({
                "with EINVAL",
     .control = "the second write also has 340 lines: it succeeds (contradicts write_341)",
     .needs = {.privilege = Privilege::kRoot, .namespaces = CLONE_NEWUSER, .min_kernel = {4, 15}},
-    .expect = {ExpectCall("write_340", Succeeds()), Expect("read_back_lines", Eq(340)),
-               ExpectCall("write_341", FailsWith(EINVAL))},
+    .preconditions = {Given(ExpectCall("write_340", Succeeds()))},
+    .expect = {Expect("read_back_lines", Eq(340)), ExpectCall("write_341", FailsWith(EINVAL))},
     .body = UidMapLineLimit,
 });
 
@@ -584,6 +585,9 @@ bool KernelOlderThan(int major, int minor) {
 // where the behaviour cannot — before 5.12 a kernel that allows both writes without CAP_SETFCAP
 // lacks the check (KERNEL_TOO_OLD); one that refuses them has it backported and is judged.
 void MapRootNeedsSetfcap(const Probe& p) {
+  if (HasEffectiveCapability(CAP_SETFCAP) != 1) {
+    p.Skip(ReasonCode::kInsufficientPrivilege, "the caller holds no CAP_SETFCAP to drop or keep");
+  }
   const int self = SelfMapRoot(p, "self.without_setfcap", !p.control());
   SelfMapRoot(p, "self.with_setfcap", false);
   const int parent = ParentMapRoot(p, "parent.without_setfcap", !p.control());
@@ -610,8 +614,10 @@ NSC_CASE({
     .control = "CAP_SETFCAP is kept everywhere: every write succeeds (contradicts "
                "self.without_setfcap and parent.without_setfcap)",
     .needs = {.privilege = Privilege::kRoot, .namespaces = CLONE_NEWUSER, .min_kernel = {3, 8}},
-    .preconditions = {Given(ExpectCall("self.with_setfcap", Succeeds())),
-                      Given(ExpectCall("parent.with_setfcap", Succeeds()))},
+    .preconditions = {Given(ExpectCall("self.with_setfcap", Succeeds()),
+                            ReasonCode::kInsufficientPrivilege),
+                      Given(ExpectCall("parent.with_setfcap", Succeeds()),
+                            ReasonCode::kInsufficientPrivilege)},
     .expect = {ExpectCall("self.without_setfcap", FailsWith(EPERM)),
                ExpectCall("parent.without_setfcap", FailsWith(EPERM)), Record("gate.decided_by")},
     .body = MapRootNeedsSetfcap,
@@ -657,6 +663,13 @@ NSC_CASE({
 // enters U2; the body (U2's grandparent namespace) writes "0 0 1" to B's projid_map; 4. A' enters
 // U1' without a projid_map, its child B' enters U2'; A' writes "0 0 1" to B''s projid_map.
 void ProjidMapRules(const Probe& p) {
+  char own[4096];
+  MapLine first;
+  if (ReadSmallFile("/proc/self/projid_map", own, sizeof own) < 0 ||
+      userns::ParseMap(own, &first, 1) == 0 || first.first != 0) {
+    p.Skip(ReasonCode::kPreconditionUnmet,
+           "the caller's user namespace does not map project id 0 (its projid_map)");
+  }
   ChildProcess fresh = Spawn(0, [&] {
     userns::UnshareOrSkip(p, CLONE_NEWUSER, "unshare(CLONE_NEWUSER)");
     p.Call("syntax.count_zero",

@@ -20,6 +20,16 @@ void RequireSetgroupsFile(const Probe& p) {
   }
 }
 
+// Skips when the caller's own user namespace already has setgroups "deny" (a container or a
+// user namespace set up without CAP_SETGID): every namespace created below inherits it, so
+// "allow" cannot be observed there.
+void RequireSetgroupsAllowHere(const Probe& p) {
+  if (userns::SetgroupsDeniedHere()) {
+    p.Skip(ReasonCode::kPreconditionUnmet,
+           "setgroups is already \"deny\" in the caller's user namespace (inherited below)");
+  }
+}
+
 // Reads a setgroups file into `out` without the trailing newline.
 void ReadSetgroups(const char* path, char* out, size_t size) {
   if (ReadSmallFile(path, out, size) < 0) {
@@ -36,6 +46,7 @@ void ReadSetgroups(const char* path, char* out, size_t size) {
 // gid_map again. The control writes "deny" first.
 void GidMapRequiresSetgroupsDeny(const Probe& p) {
   RequireSetgroupsFile(p);
+  RequireSetgroupsAllowHere(p);
   ChildProcess child = Spawn(0, [&] {
     BecomeUnprivileged(p);
     const PathBuf line = userns::MapText(0, getegid(), 1);
@@ -149,12 +160,13 @@ NSC_CASE({
     .body = SetgroupsFileRules,
 });
 
-// One parked child C in a new user namespace below the caller, which holds CAP_SETUID,
-// CAP_SETGID and CAP_SETFCAP over it (real root, or root of a user namespace U0): the caller
-// prepares C's setgroups/maps as `setup` says, then C records whether it holds CAP_SETGID and
-// calls setgroups(1, {0}).
+// One parked child C in a new user namespace below the caller, which holds CAP_SETUID and
+// CAP_SETGID over it (real root, or root of a user namespace U0): the caller prepares C's
+// setgroups/maps as `setup` says — uid_map "0 <outside_uid> 1", gid_map "0 0 1" — then C records
+// whether it holds CAP_SETGID and calls setgroups(1, {0}).
 enum class GroupsSetup { kNothing, kDenyAndMaps, kMapsOnly };
-void TrySetgroups(const Probe& p, const char* key, const char* cap_key, GroupsSetup setup) {
+void TrySetgroups(const Probe& p, const char* key, const char* cap_key, GroupsSetup setup,
+                  uid_t outside_uid) {
   userns::ParkedChild c;
   const bool started = c.Start(
       0,
@@ -173,7 +185,8 @@ void TrySetgroups(const Probe& p, const char* key, const char* cap_key, GroupsSe
     NSC_SETUP(p, userns::WriteProcFile(c.pid(), "setgroups", "deny"), "setgroups deny");
   }
   if (setup != GroupsSetup::kNothing) {
-    NSC_SETUP(p, userns::WriteProcFile(c.pid(), "uid_map", "0 0 1\n"), "uid_map");
+    NSC_SETUP(p, userns::WriteProcFile(c.pid(), "uid_map", userns::MapText(0, outside_uid, 1).c_str()),
+              "uid_map");
     NSC_SETUP(p, userns::WriteProcFile(c.pid(), "gid_map", "0 0 1\n"), "gid_map");
   }
   c.Release();
@@ -195,11 +208,13 @@ void SetgroupsDeniedOrUnmappedEperm(const Probe& p) {
   ChildProcess q = Spawn(0, [&] {
     p.Value("writer_is_real_root", real_root ? 1 : 0);
     if (!real_root) userns::EnterMappedUserNs(p, 0, "entering a user namespace to write maps from");
+    // Real root maps a non-zero uid, which needs no CAP_SETFCAP; in U0 only uid 0 is mapped.
+    const uid_t outside = real_root ? userns::kNobody : 0;
     TrySetgroups(p, "denied.setgroups", "denied.cap_setgid",
-                 p.Pick(GroupsSetup::kDenyAndMaps, GroupsSetup::kMapsOnly));
+                 p.Pick(GroupsSetup::kDenyAndMaps, GroupsSetup::kMapsOnly), outside);
     TrySetgroups(p, "unmapped.setgroups", "unmapped.cap_setgid",
-                 p.Pick(GroupsSetup::kNothing, GroupsSetup::kMapsOnly));
-    TrySetgroups(p, "allowed.setgroups", nullptr, GroupsSetup::kMapsOnly);
+                 p.Pick(GroupsSetup::kNothing, GroupsSetup::kMapsOnly), outside);
+    TrySetgroups(p, "allowed.setgroups", nullptr, GroupsSetup::kMapsOnly, outside);
     return 0;
   });
   if (!q.ok()) p.SetupFailed("fork");
@@ -232,6 +247,7 @@ NSC_CASE({
 // of the caller's namespace.
 void SetgroupsDenyInherited(const Probe& p) {
   RequireSetgroupsFile(p);
+  if (p.control()) RequireSetgroupsAllowHere(p);
   ChildProcess child = Spawn(0, [&] {
     if (!p.control()) userns::EnterMappedUserNs(p, 0, "unshare(CLONE_NEWUSER) for U1 (deny and maps)");
     userns::UnshareOrSkip(p, CLONE_NEWUSER, "unshare(CLONE_NEWUSER) for U2");

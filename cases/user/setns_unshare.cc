@@ -159,6 +159,9 @@ void SetnsMultithreadedEinval(const Probe& p) {
     userns::ParkedChild holder;
     if (!holder.Start(0, [&] {
           userns::UnshareOrSkip(p, type, "unshare() of the namespace to join");
+          // P may lack capabilities in the user namespace the body was exec'ed in; a dumpable
+          // holder lets P, with the same ids, open its /proc/PID/ns files all the same.
+          NSC_SETUP(p, prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "PR_SET_DUMPABLE");
           return 0;
         })) {
       p.SetupFailed("a child parked in the namespace to join");
