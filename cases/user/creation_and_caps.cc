@@ -123,15 +123,22 @@ NSC_CASE({
 
 // Flow: 1. record the body's UTS namespace; 2. a child calls unshare(CLONE_NEWUTS): a UTS
 // namespace owned by its current user namespace P, where it is uid 0 with CAP_SYS_ADMIN (real
-// root, or root of the harness's user namespace); 3. it records euid and CAP_SYS_ADMIN, then
+// root, or root of the harness's user namespace); 3. it records euid and CAP_SYS_ADMIN and, as a
+// positive arm, sethostname() on that private namespace (guarded); then it
 // calls unshare(CLONE_NEWUSER) and records CAP_SYS_ADMIN in the new namespace; 4. guarded by a
 // check that its UTS namespace is not the body's, it calls sethostname() on the UTS namespace
 // that P still owns.
 void NoCapsInParentNs(const Probe& p) {
   const NsFileId body_uts = NsFileIdOf("/proc/self/ns/uts");
   ChildProcess child = Spawn(0, [&] {
-    NSC_SETUP(p, unshare(CLONE_NEWUTS), "unshare(CLONE_NEWUTS) in the parent user namespace");
+    userns::UnshareOrSkip(p, CLONE_NEWUTS, "unshare(CLONE_NEWUTS) in the parent user namespace");
     p.Value("parent.euid", geteuid());
+    // Positive arm: before the new user namespace, sethostname() on this private UTS
+    // namespace succeeds, so the EPERM below is not a filter's or a sandbox's.
+    if (!InOtherNamespace("/proc/self/ns/uts", body_uts)) {
+      p.SetupFailed("guard: the private UTS namespace is the body's own");
+    }
+    userns::CallUnderTest(p, "parent.sethostname", sethostname("nsc-user", 8));
     p.Value("parent.cap_sys_admin", HasEffectiveCapability(CAP_SYS_ADMIN));
     if (unshare(static_cast<int>(p.Flags(CLONE_NEWUSER, CLONE_NEWUSER))) == -1) {
       userns::UserNsSetupFailed(p, "unshare(CLONE_NEWUSER)");
@@ -156,6 +163,7 @@ NSC_CASE({
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWUSER | CLONE_NEWUTS,
               .min_kernel = {3, 8}},
     .preconditions = {Given(Expect("parent.euid", Eq(0))), Given(Expect("parent.cap_sys_admin", Eq(1))),
+                      Given(ExpectCall("parent.sethostname", Succeeds())),
                       Given(Expect("child.cap_sys_admin", Eq(1)))},
     .expect = {ExpectCall("sethostname", FailsWith(EPERM))},
     .body = NoCapsInParentNs,
@@ -328,6 +336,7 @@ NSC_CASE({
 // and records it; 4. a parked child H enters a new user namespace, and a further child (still
 // with SECBIT_NOROOT) calls setns() into H's namespace and records PR_GET_SECUREBITS.
 void SecurebitsReset(const Probe& p) {
+  userns::RequireSetnsReachesKernel(p);
   const unsigned long newuser = p.Flags(CLONE_NEWUSER, CLONE_NEWUSER);
   ChildProcess s = Spawn(0, [&] {
     if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT, 0, 0, 0) == -1) {
@@ -367,7 +376,7 @@ void SecurebitsReset(const Probe& p) {
     UniqueFd target = OpenNs(holder.pid(), "user");
     if (!target.valid()) p.SetupFailed("open /proc/<holder>/ns/user");
     ChildProcess by_setns = Spawn(0, [&] {
-      p.Call("setns", setns(target.get(), CLONE_NEWUSER));
+      userns::CallUnderTest(p, "setns", setns(target.get(), CLONE_NEWUSER));
       p.Value("setns.securebits", prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
       return 0;
     });
@@ -486,7 +495,7 @@ NSC_CASE({
 void ChrootCallerEperm(const Probe& p) {
   ChildProcess child = Spawn(0, [&] {
     p.Call("chroot", chroot(p.Pick("/proc", "/")));
-    p.Call("unshare", unshare(CLONE_NEWUSER));
+    userns::CallUnderTest(p, "unshare", unshare(CLONE_NEWUSER), EPERM);
     return 0;
   });
   if (!child.ok()) p.SetupFailed("fork");
@@ -523,14 +532,14 @@ void CloneNewuserWithFsOrThread(const Probe& p) {
     if (stacks == MAP_FAILED) p.SetupFailed("mmap of clone stacks");
     const int newuser = static_cast<int>(p.Flags(CLONE_NEWUSER, CLONE_NEWUSER));
     const int with_fs = clone(ExitAtOnce, stacks + kStack, newuser | CLONE_FS | SIGCHLD, nullptr);
-    p.Call("clone_fs", with_fs);
+    userns::CallUnderTest(p, "clone_fs", with_fs, EINVAL);
     if (with_fs > 0) {
       int status;
       waitpid(with_fs, &status, 0);
     }
     const int thread = clone(ExitAtOnce, stacks + 2 * kStack,
                              newuser | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM, nullptr);
-    p.Call("clone_thread", thread);
+    userns::CallUnderTest(p, "clone_thread", thread, EINVAL);
     return 0;
   });
   if (!child.ok()) p.SetupFailed("fork");

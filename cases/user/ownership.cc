@@ -22,7 +22,7 @@ void OwnedNsChecksOwnerCaps(const Probe& p) {
     if (unshare(static_cast<int>(p.Flags(CLONE_NEWUSER, CLONE_NEWUSER))) == -1) {
       userns::UserNsSetupFailed(p, "unshare(CLONE_NEWUSER)");
     }
-    p.Call("unshare_uts", unshare(CLONE_NEWUTS));
+    userns::CallUnderTest(p, "unshare_uts", unshare(CLONE_NEWUTS));
     userns::SethostnameOutsideBodyUts(p, body_uts);
     return 0;
   });
@@ -95,7 +95,7 @@ void UsernsCreatedFirst(const Probe& p) {
       userns::SkipIfUserNsRefusedByEnvironment(p, err);
       errno = err;
     }
-    p.Call("unshare", r);
+    userns::CallUnderTest(p, "unshare", r);
     p.NsId("self.user", "/proc/self/ns/user");
     if (!p.control()) RecordOwners(p);
     return 0;
@@ -184,6 +184,7 @@ NSC_CASE({
 // control it is another uid (as root) — or, rootless, where only one uid exists, A creates no
 // namespace at all.
 void OwnerInParentHasAllCaps(const Probe& p) {
+  userns::RequireSetnsReachesKernel(p);
   const bool root = userns::RealRoot();
   const uid_t sibling = p.control() && root ? userns::kOtherUid : userns::kNobody;
   const unsigned long newuser = p.control() && !root ? 0 : CLONE_NEWUSER;
@@ -203,7 +204,7 @@ void OwnerInParentHasAllCaps(const Probe& p) {
     BecomeUnprivileged(p, sibling, sibling);
     p.Value("sibling.euid", geteuid());
     p.Value("b1.cap_eff_before", OwnStatusHex("CapEff"));
-    p.Call("b1.setns", setns(target.get(), CLONE_NEWUSER));
+    userns::CallUnderTest(p, "b1.setns", setns(target.get(), CLONE_NEWUSER));
     return 0;
   });
   if (!b1.ok()) p.SetupFailed("fork");
@@ -242,6 +243,7 @@ NSC_CASE({
 // owner of U1) records U1's owner uid and its euid, checks NS_GET_PARENT(U2) == U1 and
 // NS_GET_PARENT(U1) == its own namespace; 3. a child of the body calls setns() into U2.
 void CapsInheritedByDescendantNs(const Probe& p) {
+  userns::RequireSetnsReachesKernel(p);
   Barrier u2_ready, release;
   if (!u2_ready.ok() || !release.ok()) p.SetupFailed("pipe");
   Barrier pid_channel;
@@ -289,7 +291,7 @@ void CapsInheritedByDescendantNs(const Probe& p) {
 
   ChildProcess joiner = Spawn(0, [&] {
     if (p.control()) NSC_SETUP(p, DropCapability(CAP_SYS_ADMIN), "dropping CAP_SYS_ADMIN (control)");
-    p.Call("setns_u2", setns(u2.get(), CLONE_NEWUSER));
+    userns::CallUnderTest(p, "setns_u2", setns(u2.get(), CLONE_NEWUSER));
     return 0;
   });
   if (!joiner.ok()) p.SetupFailed("fork");

@@ -26,6 +26,7 @@ bool ParkInNewUserNs(const Probe& p, userns::ParkedChild& holder, unsigned long 
 // ("0 E 1"), and records CapEff (full in the new namespace U); 2. it calls setns() into P.
 // In the control it instead targets U2, a child namespace of U held by a parked grandchild.
 void SetnsNeedsCapInTarget(const Probe& p) {
+  userns::RequireSetnsReachesKernel(p);
   ChildProcess child = Spawn(0, [&] {
     UniqueFd parent_ns = OpenNs(0, "user");
     if (!parent_ns.valid()) p.SetupFailed("open /proc/self/ns/user");
@@ -40,7 +41,7 @@ void SetnsNeedsCapInTarget(const Probe& p) {
       descendant_ns = OpenNs(descendant.pid(), "user");
       target = descendant_ns.get();
     }
-    p.Call("setns_parent", setns(target, CLONE_NEWUSER));
+    userns::CallUnderTest(p, "setns_parent", setns(target, CLONE_NEWUSER), EPERM);
     if (p.control()) descendant.Release();
     return 0;
   });
@@ -67,6 +68,7 @@ NSC_CASE({
 // and waits; 2. sibling B (uid E) records CapEff (empty), calls setns() into U and records
 // CapEff, CapPrm and its uid there (unmapped: the overflow uid).
 void SetnsGrantsFullCaps(const Probe& p) {
+  userns::RequireSetnsReachesKernel(p);
   userns::ParkedChild a;
   const bool started = a.Start(0, [&] {
     BecomeUnprivileged(p);
@@ -82,7 +84,7 @@ void SetnsGrantsFullCaps(const Probe& p) {
     BecomeUnprivileged(p);
     p.Value("full_mask", FullCapMask(p));
     p.Value("before.cap_eff", OwnStatusHex("CapEff"));
-    p.Call("setns", setns(target.get(), CLONE_NEWUSER));
+    userns::CallUnderTest(p, "setns", setns(target.get(), CLONE_NEWUSER));
     p.Value("after.cap_eff", OwnStatusHex("CapEff"));
     p.Value("after.cap_prm", OwnStatusHex("CapPrm"));
     p.Value("after.uid", getuid());
@@ -115,6 +117,7 @@ NSC_CASE({
 // namespace U; 2. it drops every capability and records CapEff; 3. it calls setns() into U (the
 // namespace it is in) and records CapEff again.
 void SetnsSameNsEinval(const Probe& p) {
+  userns::RequireSetnsReachesKernel(p);
   ChildProcess child = Spawn(0, [&] {
     UniqueFd parent_ns = OpenNs(0, "user");
     if (!parent_ns.valid()) p.SetupFailed("open /proc/self/ns/user");
@@ -123,7 +126,8 @@ void SetnsSameNsEinval(const Probe& p) {
     if (!own_ns.valid()) p.SetupFailed("open /proc/self/ns/user");
     NSC_SETUP(p, DropAllCapabilities(), "dropping all capabilities");
     p.Value("before.cap_eff", OwnStatusHex("CapEff"));
-    p.Call("setns_own", setns(p.Pick(own_ns.get(), parent_ns.get()), CLONE_NEWUSER));
+    userns::CallUnderTest(p, "setns_own", setns(p.Pick(own_ns.get(), parent_ns.get()), CLONE_NEWUSER),
+                          EINVAL);
     p.Value("after.cap_eff", OwnStatusHex("CapEff"));
     return 0;
   });
@@ -153,6 +157,7 @@ NSC_CASE({
 // CLONE_SIGHAND, no CLONE_FS) that blocks on a pipe, records its Threads count, and calls
 // setns() into H's namespace.
 void SetnsMultithreadedEinval(const Probe& p) {
+  userns::RequireSetnsReachesKernel(p);
   ChildProcess child = Spawn(0, [&] {
     userns::EnterMappedUserNs(p, 0, "unshare(CLONE_NEWUSER) for the caller's namespace");
     const unsigned long type = p.Pick(CLONE_NEWUSER, CLONE_NEWUTS);
@@ -176,7 +181,7 @@ void SetnsMultithreadedEinval(const Probe& p) {
     int64_t threads = -1;
     ReadStatusIds(0, "Threads", &threads, 1);
     p.Value("threads", threads);
-    p.Call("setns", setns(target.get(), static_cast<int>(type)));
+    userns::CallUnderTest(p, "setns", setns(target.get(), static_cast<int>(type)), EINVAL);
     holder.Release();
     return 0;
   });
@@ -205,12 +210,13 @@ NSC_CASE({
 // attributes; C calls setns() into U; 3. record item 36: another CLONE_FS child calls
 // unshare(CLONE_NEWUSER), which unshares the filesystem attributes implicitly.
 void SetnsSharedFsEinval(const Probe& p) {
+  userns::RequireSetnsReachesKernel(p);
   userns::ParkedChild holder;
   if (!ParkInNewUserNs(p, holder, CLONE_NEWUSER)) return;
   UniqueFd target = OpenNs(holder.pid(), "user");
   if (!target.valid()) p.SetupFailed("open /proc/<H>/ns/user");
   ChildProcess c = Spawn(p.Flags(CLONE_FS, CLONE_FS), [&] {
-    p.Call("setns", setns(target.get(), CLONE_NEWUSER));
+    userns::CallUnderTest(p, "setns", setns(target.get(), CLONE_NEWUSER), EINVAL);
     return 0;
   });
   if (!c.ok()) p.SetupFailed("clone(CLONE_FS)");
@@ -254,7 +260,8 @@ void UnshareMultithreadedEinval(const Probe& p) {
     int64_t threads = -1;
     ReadStatusIds(0, "Threads", &threads, 1);
     p.Value("threads", threads);
-    p.Call("unshare", unshare(static_cast<int>(p.Pick(CLONE_NEWUSER, CLONE_NEWUTS))));
+    userns::CallUnderTest(p, "unshare", unshare(static_cast<int>(p.Pick(CLONE_NEWUSER, CLONE_NEWUTS))),
+                          EINVAL);
     return 0;
   });
   if (!child.ok()) p.SetupFailed("fork");

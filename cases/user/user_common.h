@@ -214,7 +214,21 @@ inline PathBuf MapText(int64_t inside, int64_t outside, int64_t count) {
 // unprivileged_userns_clone, AppArmor's restriction), a seccomp filter on clone() that spares
 // unshare(), and an exhausted nesting/count limit (catalogue record item 32). Those skip with
 // the reason; otherwise this returns and the caller reports what it saw.
+// True when a seccomp filter is installed on the caller (Seccomp: 2 in /proc/self/status).
+inline bool UnderSeccompFilter() {
+  char status[4096];
+  if (ReadSmallFile("/proc/self/status", status, sizeof status) <= 0) return false;
+  const char* seccomp = FindStatusField(status, "Seccomp");
+  uint64_t mode = 0;
+  return seccomp != nullptr && ParseDecimal(&seccomp, &mode) && mode == 2;
+}
+
 inline void SkipIfUserNsRefusedByEnvironment(const Probe& p, int err) {
+  // A filter may answer any errno (EPERM, EINVAL, ENOSYS...): under one, a refused set-up is
+  // the filter's until shown otherwise.
+  if (UnderSeccompFilter()) {
+    p.Skip(ReasonCode::kBlockedBySeccomp, "a namespace set-up step refused under a seccomp filter");
+  }
   if (err != EPERM && err != ENOSPC && err != EUSERS && err != EACCES) return;
   if (geteuid() != 0 && ReadDecimalFile("/proc/sys/kernel/unprivileged_userns_clone") == 0) {
     p.Skip(ReasonCode::kDisabledBySysctl, "kernel.unprivileged_userns_clone is 0");
@@ -222,17 +236,44 @@ inline void SkipIfUserNsRefusedByEnvironment(const Probe& p, int err) {
   if (ReadDecimalFile("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1) {
     p.Skip(ReasonCode::kBlockedByLsm, "kernel.apparmor_restrict_unprivileged_userns is 1");
   }
-  char status[4096];
-  if (err == EPERM && ReadSmallFile("/proc/self/status", status, sizeof status) > 0) {
-    const char* seccomp = FindStatusField(status, "Seccomp");
-    uint64_t mode = 0;
-    if (seccomp != nullptr && ParseDecimal(&seccomp, &mode) && mode == 2) {
-      p.Skip(ReasonCode::kBlockedBySeccomp, "CLONE_NEWUSER refused under a seccomp filter");
-    }
-  }
   if (err == ENOSPC || err == EUSERS) {
     p.Skip(ReasonCode::kPreconditionUnmet,
            "the user-namespace nesting or count limit is already reached here");
+  }
+}
+
+// Records the operation under test as `key`. Under a seccomp filter, a failure with an errno
+// the rule does not predict (`predicted`; 0 when the rule predicts success) may be the
+// filter's answer rather than the kernel's: the case skips (BLOCKED_BY_SECCOMP) instead of
+// reaching a verdict the kernel did not give (issue 8).
+inline void CallUnderTest(const Probe& p, const char* key, long ret, int predicted = 0) {
+  const int err = errno;
+  if (ret == -1 && err != predicted && UnderSeccompFilter()) {
+    PathBuf why(key);
+    why.Add(": failed with an errno the rule does not predict, under a seccomp filter");
+    p.Skip(ReasonCode::kBlockedBySeccomp, why.c_str());
+  }
+  errno = err;
+  p.Call(key, ret);
+}
+
+// For rules about setns(2) into user namespaces: setns(-1, CLONE_NEWUSER) must come back from
+// the kernel with EBADF. Any other answer is a filter's (or a sandbox's), which could also fake
+// the EPERM/EINVAL such a rule predicts, so the case skips rather than PASS on the fault.
+inline void RequireSetnsReachesKernel(const Probe& p) {
+  if (setns(-1, CLONE_NEWUSER) == -1 && errno == EBADF) return;
+  p.Skip(UnderSeccompFilter() ? ReasonCode::kBlockedBySeccomp : ReasonCode::kPreconditionUnmet,
+         "setns(-1, CLONE_NEWUSER) did not fail with EBADF: setns is intercepted here");
+}
+
+// A private mount namespace as a set-up step (EnterPrivateMountNamespace); skips when a seccomp
+// filter refuses it, otherwise reports ERROR on failure.
+inline void EnterPrivateMountNsOrSkip(const Probe& p) {
+  if (EnterPrivateMountNamespace() == -1) {
+    if (UnderSeccompFilter()) {
+      p.Skip(ReasonCode::kBlockedBySeccomp, "a private mount namespace refused under a seccomp filter");
+    }
+    p.SetupFailed("private mount namespace");
   }
 }
 
