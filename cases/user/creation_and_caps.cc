@@ -5,6 +5,8 @@
 #include <linux/securebits.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/sysmacros.h>
 #include <sys/timex.h>
 #include <time.h>
@@ -61,10 +63,11 @@ NSC_CASE({
     .observe = "a process with a non-zero euid and an empty CapEff calls unshare(CLONE_NEWUSER): "
                "it returns 0 and /proc/self/ns/user changes; refusals explained by "
                "max_user_namespaces, unprivileged_userns_clone, AppArmor or seccomp skip",
-    .control = "unshare without CLONE_NEWUSER: the call succeeds but the user namespace is the old one",
+    .control = "unshare without CLONE_NEWUSER: the call succeeds but the user namespace is the old "
+               "one (contradicts after.user)",
     .needs = {.privilege = Privilege::kNone, .namespaces = CLONE_NEWUSER, .min_kernel = {3, 8}},
-    .expect = {Expect("caller.euid", Ne(0)), Expect("caller.cap_eff", Eq(0)),
-               ExpectCall("unshare", Succeeds()), ExpectDifferentNs("after.user", "before.user")},
+    .preconditions = {Given(Expect("caller.euid", Ne(0))), Given(Expect("caller.cap_eff", Eq(0)))},
+    .expect = {ExpectCall("unshare", Succeeds()), ExpectDifferentNs("after.user", "before.user")},
     .body = UnprivilegedCreate,
 });
 
@@ -72,7 +75,7 @@ NSC_CASE({
 // unshare(CLONE_NEWUSER) and records CapEff, CapPrm and capget()'s effective set; 3. another
 // unprivileged child forks a grandchild with clone(CLONE_NEWUSER), which records the same.
 void FullCapsInNewNs(const Probe& p) {
-  p.Value("full_mask", FullCapMask());
+  p.Value("full_mask", FullCapMask(p));
   ChildProcess by_unshare = Spawn(0, [&] {
     BecomeUnprivileged(p);
     if (unshare(static_cast<int>(p.Flags(CLONE_NEWUSER, CLONE_NEWUSER))) == -1) {
@@ -107,7 +110,8 @@ NSC_CASE({
     .observe = "an unprivileged caller's unshare(CLONE_NEWUSER), and a child of its "
                "clone(CLONE_NEWUSER): CapEff and CapPrm equal the mask of every capability up to "
                "/proc/sys/kernel/cap_last_cap; capget() agrees",
-    .control = "no CLONE_NEWUSER: the unprivileged process keeps its empty capability sets",
+    .control = "no CLONE_NEWUSER: the unprivileged process keeps its empty capability sets "
+               "(contradicts every *.cap_* key)",
     .needs = {.privilege = Privilege::kNone, .namespaces = CLONE_NEWUSER, .min_kernel = {3, 8}},
     .expect = {ExpectSameValue("unshare.cap_eff", "full_mask"),
                ExpectSameValue("unshare.cap_prm", "full_mask"),
@@ -119,15 +123,22 @@ NSC_CASE({
 
 // Flow: 1. record the body's UTS namespace; 2. a child calls unshare(CLONE_NEWUTS): a UTS
 // namespace owned by its current user namespace P, where it is uid 0 with CAP_SYS_ADMIN (real
-// root, or root of the harness's user namespace); 3. it records euid and CAP_SYS_ADMIN, then
+// root, or root of the harness's user namespace); 3. it records euid and CAP_SYS_ADMIN and, as a
+// positive arm, sethostname() on that private namespace (guarded); then it
 // calls unshare(CLONE_NEWUSER) and records CAP_SYS_ADMIN in the new namespace; 4. guarded by a
 // check that its UTS namespace is not the body's, it calls sethostname() on the UTS namespace
 // that P still owns.
 void NoCapsInParentNs(const Probe& p) {
   const NsFileId body_uts = NsFileIdOf("/proc/self/ns/uts");
   ChildProcess child = Spawn(0, [&] {
-    NSC_SETUP(p, unshare(CLONE_NEWUTS), "unshare(CLONE_NEWUTS) in the parent user namespace");
+    userns::UnshareOrSkip(p, CLONE_NEWUTS, "unshare(CLONE_NEWUTS) in the parent user namespace");
     p.Value("parent.euid", geteuid());
+    // Positive arm: before the new user namespace, sethostname() on this private UTS
+    // namespace succeeds, so the EPERM below is not a filter's or a sandbox's.
+    if (!InOtherNamespace("/proc/self/ns/uts", body_uts)) {
+      p.SetupFailed("guard: the private UTS namespace is the body's own");
+    }
+    userns::CallUnderTest(p, "parent.sethostname", sethostname("nsc-user", 8));
     p.Value("parent.cap_sys_admin", HasEffectiveCapability(CAP_SYS_ADMIN));
     if (unshare(static_cast<int>(p.Flags(CLONE_NEWUSER, CLONE_NEWUSER))) == -1) {
       userns::UserNsSetupFailed(p, "unshare(CLONE_NEWUSER)");
@@ -148,48 +159,61 @@ NSC_CASE({
                "every capability in the new namespace, sethostname() on the UTS namespace owned by "
                "the parent user namespace fails with EPERM",
     .control = "no CLONE_NEWUSER: the process keeps CAP_SYS_ADMIN over its private UTS namespace "
-               "and sethostname() succeeds there (never on the host's)",
+               "and sethostname() succeeds there (never on the host's): contradicts sethostname",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWUSER | CLONE_NEWUTS,
               .min_kernel = {3, 8}},
-    .expect = {Expect("parent.euid", Eq(0)), Expect("parent.cap_sys_admin", Eq(1)),
-               Expect("child.cap_sys_admin", Eq(1)), ExpectCall("sethostname", FailsWith(EPERM))},
+    .preconditions = {Given(Expect("parent.euid", Eq(0))), Given(Expect("parent.cap_sys_admin", Eq(1))),
+                      Given(ExpectCall("parent.sethostname", Succeeds())),
+                      Given(Expect("child.cap_sys_admin", Eq(1)))},
+    .expect = {ExpectCall("sethostname", FailsWith(EPERM))},
     .body = NoCapsInParentNs,
 });
 
 // Flow: 1. record the body's user namespace; 2. a child calls unshare(CLONE_NEWUSER|CLONE_NEWNS)
 // (control: CLONE_NEWNS only, which needs root), maps its ids ("0 E 1"), makes its mounts
-// private and mounts a scratch tmpfs on /tmp; it records CapEff; 3. mknod() of a character device (1,3) on the tmpfs;
-// 4. init_module(NULL, 0, ""): the CAP_SYS_MODULE check precedes the ENOEXEC for an empty image;
-// 5. clock_adjtime(CLOCK_REALTIME) with ADJ_TICK and an out-of-range tick: the CAP_SYS_TIME
-// check precedes the EINVAL, so nothing changes either way; 6. guarded by a check that the
-// child is in a user namespace other than the body's, clock_settime(CLOCK_REALTIME, now).
+// private and mounts a scratch tmpfs on /tmp; it records whether CAP_MKNOD, CAP_SYS_TIME and
+// CAP_IPC_LOCK are effective; 3. mknod() of a character device (1,3) on the tmpfs;
+// 4. RLIMIT_MEMLOCK is lowered to {0, 0}, then a page is mlock()ed: allowed only with
+// CAP_IPC_LOCK, checked against the initial namespace (locked memory belongs to no namespace);
+// 5. clock_adjtime(
+// CLOCK_REALTIME) with ADJ_TICK and an out-of-range tick: the CAP_SYS_TIME check precedes the
+// EINVAL, so nothing changes either way; 6. init_module(NULL, 0, "") is recorded (ENOSYS on a
+// kernel without module support, so it cannot carry the verdict); 7. guarded by a check that
+// the child is in a user namespace other than the body's, clock_settime(CLOCK_REALTIME, now).
 void CapsOnlyForOwnedResources(const Probe& p) {
+  if (p.control() && !userns::RealRoot()) {
+    p.Skip(ReasonCode::kInsufficientPrivilege,
+           "the control needs real root: a mount namespace without a user namespace");
+  }
   const NsFileId body_user = NsFileIdOf("/proc/self/ns/user");
   ChildProcess child = Spawn(0, [&] {
-    const unsigned long flags = p.Flags(CLONE_NEWUSER, CLONE_NEWUSER) | CLONE_NEWNS;
+    if (!p.control()) userns::PrepareOwnIdMapping(p);
     const uid_t uid = geteuid();
     const gid_t gid = getegid();
-    if (unshare(static_cast<int>(flags)) == -1) {
-      if (!p.control()) userns::UserNsSetupFailed(p, "unshare(CLONE_NEWUSER|CLONE_NEWNS)");
-      // Control without root: no capability anywhere, so nothing harmless is left to try.
-      p.Value("cap_eff", OwnStatusHex("CapEff"));
-      for (const char* key : {"mknod_chr", "init_module", "clock_adjtime", "clock_settime"}) {
-        userns::RecordNotAttempted(p, key, "control: no mount namespace without root");
-      }
-      return 0;
+    if (unshare(static_cast<int>(p.Flags(CLONE_NEWUSER, CLONE_NEWUSER) | CLONE_NEWNS)) == -1) {
+      userns::UserNsSetupFailed(p, "unshare(CLONE_NEWUSER|CLONE_NEWNS)");
     }
     // The creator's ids must be mapped, or creating files on the namespace's tmpfs fails with
     // EOVERFLOW before any capability is checked.
     if (!p.control()) NSC_SETUP(p, WriteIdMaps(0, 0, uid, 0, gid), "mapping the new namespace");
     NSC_SETUP(p, mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "making mounts private");
     NSC_SETUP(p, mount("nsc-scratch", "/tmp", "tmpfs", 0, "mode=0755"), "mounting a scratch tmpfs");
-    p.Value("cap_eff", OwnStatusHex("CapEff"));
+    const bool caps = HasEffectiveCapability(CAP_MKNOD) == 1 &&
+                      HasEffectiveCapability(CAP_SYS_TIME) == 1 &&
+                      HasEffectiveCapability(CAP_IPC_LOCK) == 1;
+    p.Value("caps_needed", caps ? 1 : 0);
     p.Call("mknod_chr", mknod("/tmp/nsc-null", S_IFCHR | 0600, makedev(1, 3)));
-    p.Call("init_module", syscall(SYS_init_module, nullptr, 0UL, ""));
+    const struct rlimit no_memlock{0, 0};
+    NSC_SETUP(p, setrlimit(RLIMIT_MEMLOCK, &no_memlock), "lowering RLIMIT_MEMLOCK to 0");
+    const size_t page = static_cast<size_t>(getpagesize());
+    void* mem = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) p.SetupFailed("mmap of a page to lock");
+    p.Call("mlock", mlock(mem, page));
     struct timex tx{};
     tx.modes = ADJ_TICK;
     tx.tick = 0;  // out of range: EINVAL once the capability check has passed
     p.Call("clock_adjtime", syscall(SYS_clock_adjtime, CLOCK_REALTIME, &tx));
+    p.Call("init_module", syscall(SYS_init_module, nullptr, 0UL, ""));
     if (!InOtherNamespace("/proc/self/ns/user", body_user)) {
       userns::RecordNotAttempted(p, "clock_settime", "guard: still in the body's user namespace");
       return 0;
@@ -200,33 +224,36 @@ void CapsOnlyForOwnedResources(const Probe& p) {
     return 0;
   });
   if (!child.ok()) p.SetupFailed("fork");
-  p.Value("full_mask", FullCapMask());
   child.Wait();
 }
 
 NSC_CASE({
     .id = "user.caps_only_for_owned_resources",
-    .title = "Capabilities in a non-initial user namespace grant nothing over the clock, modules or devices",
+    .title = "Capabilities in a non-initial user namespace grant nothing over the clock, devices, "
+             "locked memory or modules",
     .source = {"user_namespaces(7)", "Effect of capabilities within a user namespace"},
-    .references = {"mknod(2), EPERM", "init_module(2), EPERM and ENOSYS", "clock_adjtime(2), EPERM"},
+    .references = {"mknod(2), EPERM", "mlock(2), EPERM (CAP_IPC_LOCK, RLIMIT_MEMLOCK 0)",
+                   "clock_adjtime(2), EPERM", "init_module(2), EPERM and ENOSYS (recorded)"},
     .observe = "in a new user namespace with every capability: mknod of a character device on a "
-               "tmpfs it mounted, init_module, clock_adjtime(ADJ_TICK) and clock_settime("
-               "CLOCK_REALTIME) all fail with EPERM (init_module: ENOSYS when the kernel has no "
-               "module support, so the resource does not exist)",
+               "tmpfs it mounted, mlock() with RLIMIT_MEMLOCK 0, clock_adjtime(ADJ_TICK) and "
+               "clock_settime(CLOCK_REALTIME) all fail with EPERM; init_module is recorded "
+               "(EPERM, or ENOSYS on a kernel without module support)",
     .control = "as root without CLONE_NEWUSER (private mount namespace): mknod succeeds on the "
-               "private tmpfs, init_module reaches ENOEXEC, clock_adjtime reaches EINVAL; "
-               "clock_settime is not called (it would set the host clock)",
+               "private tmpfs, mlock succeeds, clock_adjtime reaches EINVAL (contradicts "
+               "mknod_chr, mlock and clock_adjtime); clock_settime is not "
+               "called (it would set the host clock)",
     .needs = {.privilege = Privilege::kNone, .namespaces = CLONE_NEWUSER | CLONE_NEWNS,
               .min_kernel = {3, 8}},
-    .expect = {ExpectSameValue("cap_eff", "full_mask"), ExpectCall("mknod_chr", FailsWith(EPERM)),
-               // ENOSYS: CONFIG_MODULES=n, there is no module resource to be refused.
-               ExpectCall("init_module", FailsWithAnyOf({EPERM, ENOSYS})),
+    .preconditions = {Given(Expect("caps_needed", Eq(1)), ReasonCode::kInsufficientPrivilege)},
+    .expect = {ExpectCall("mknod_chr", FailsWith(EPERM)),
+               ExpectCall("mlock", FailsWith(EPERM)),
                ExpectCall("clock_adjtime", FailsWith(EPERM)),
-               ExpectCall("clock_settime", FailsWith(EPERM))},
+               ExpectCall("clock_settime", FailsWith(EPERM)), Record("init_module")},
     .body = CapsOnlyForOwnedResources,
 });
 
-// Runs `/bin/cat /proc/self/status` in a child placed in a new user namespace whose uid_map is
+// Runs the status printer (userns::kStatusPrinter /proc/self/status) in a child placed in a new
+// user namespace whose uid_map is
 // "<inside> E 1" (E = the child's unprivileged euid; gid_map alike after setgroups deny), and
 // records CapEff before exec and CapEff/CapPrm of the exec'ed program. In the control the child
 // does not exec: it copies its own status instead.
@@ -248,7 +275,9 @@ void CapsAcrossExec(const Probe& p, bool inside_root, const ExecKeys& keys) {
     NSC_SETUP(p, WriteIdMaps(0, inside_root ? 0 : uid, uid, inside_root ? 0 : gid, gid),
               "writing the new namespace's maps");
     p.Value(keys.before, OwnStatusHex("CapEff"));
-    if (!p.control()) userns::ExecWithStdout(out.write.get(), "/bin/cat", "/proc/self/status");
+    if (!p.control()) {
+      userns::ExecWithStdout(out.write.get(), userns::kStatusPrinter, "/proc/self/status");
+    }
     char status[4096];
     const ssize_t n = ReadSmallFile("/proc/self/status", status, sizeof status);
     if (n > 0 && write(out.write.get(), status, static_cast<size_t>(n)) != n) return 1;
@@ -265,11 +294,12 @@ void CapsAcrossExec(const Probe& p, bool inside_root, const ExecKeys& keys) {
 }
 
 // Flow: 1. record the full capability mask; 2. an unprivileged child (uid E) enters a new user
-// namespace with the map "E E 1" (so its uid there is not 0), records CapEff, and execs
-// /bin/cat /proc/self/status with stdout on a pipe; the parent parses CapEff/CapPrm of cat;
-// 3. the same with the map "0 E 1" (uid 0 there).
+// namespace with the map "E E 1" (so its uid there is not 0), records CapEff, and execs the
+// status printer (userns::kStatusPrinter) with stdout on a pipe; the parent parses its
+// CapEff/CapPrm; 3. the same with the map "0 E 1" (uid 0 there).
 void ExecveRecomputesCaps(const Probe& p) {
-  p.Value("full_mask", FullCapMask());
+  userns::RequireProgram(p, userns::kStatusPrinter);
+  p.Value("full_mask", FullCapMask(p));
   CapsAcrossExec(p, false,
                  {"nonroot.cap_eff_before_exec", "nonroot.cap_eff_after_exec",
                   "nonroot.cap_prm_after_exec", "nonroot.exit"});
@@ -284,13 +314,17 @@ NSC_CASE({
     .source = {"user_namespaces(7)", "Capabilities"},
     .references = {"capabilities(7), Transformation of capabilities during execve()"},
     .observe = "in a new user namespace with uid_map \"E E 1\", a process holding every capability "
-               "execs /bin/cat /proc/self/status: cat's CapEff and CapPrm are 0. With \"0 E 1\" "
-               "cat's CapEff and CapPrm are the full mask",
-    .control = "no execve: the process reads its own status, where CapEff is still full",
+               "execs a program that prints its /proc/self/status: its CapEff and CapPrm are 0. "
+               "With \"0 E 1\" they are the full mask",
+    .control = "no execve: the process reads its own status, where CapEff is still full "
+               "(contradicts nonroot.cap_eff_after_exec and nonroot.cap_prm_after_exec)",
     .needs = {.privilege = Privilege::kNone, .namespaces = CLONE_NEWUSER, .min_kernel = {3, 8}},
-    .expect = {ExpectSameValue("nonroot.cap_eff_before_exec", "full_mask"),
-               Expect("nonroot.exit", Eq(0)), Expect("nonroot.cap_eff_after_exec", Eq(0)),
-               Expect("nonroot.cap_prm_after_exec", Eq(0)), Expect("root.exit", Eq(0)),
+    .preconditions = {Given(ExpectSameValue("nonroot.cap_eff_before_exec", "full_mask")),
+                      Given(ExpectSameValue("root.cap_eff_before_exec", "full_mask")),
+                      Given(Expect("nonroot.exit", Eq(0)), ReasonCode::kPreconditionUnmet),
+                      Given(Expect("root.exit", Eq(0)), ReasonCode::kPreconditionUnmet)},
+    .expect = {Expect("nonroot.cap_eff_after_exec", Eq(0)),
+               Expect("nonroot.cap_prm_after_exec", Eq(0)),
                ExpectSameValue("root.cap_eff_after_exec", "full_mask"),
                ExpectSameValue("root.cap_prm_after_exec", "full_mask")},
     .body = ExecveRecomputesCaps,
@@ -302,9 +336,15 @@ NSC_CASE({
 // and records it; 4. a parked child H enters a new user namespace, and a further child (still
 // with SECBIT_NOROOT) calls setns() into H's namespace and records PR_GET_SECUREBITS.
 void SecurebitsReset(const Probe& p) {
+  userns::RequireSetnsReachesKernel(p);
   const unsigned long newuser = p.Flags(CLONE_NEWUSER, CLONE_NEWUSER);
   ChildProcess s = Spawn(0, [&] {
-    NSC_SETUP(p, prctl(PR_SET_SECUREBITS, SECBIT_NOROOT, 0, 0, 0), "PR_SET_SECUREBITS(SECBIT_NOROOT)");
+    if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT, 0, 0, 0) == -1) {
+      if (errno == EPERM) {
+        p.Skip(ReasonCode::kInsufficientPrivilege, "PR_SET_SECUREBITS needs CAP_SETPCAP");
+      }
+      p.SetupFailed("PR_SET_SECUREBITS(SECBIT_NOROOT)");
+    }
     const int before = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
     p.Value("before.noroot", before >= 0 && (before & SECBIT_NOROOT) != 0 ? 1 : 0);
 
@@ -312,11 +352,11 @@ void SecurebitsReset(const Probe& p) {
       p.Value("clone.securebits", prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
       return 0;
     });
-    if (!by_clone.ok()) p.SetupFailed("clone(CLONE_NEWUSER)");
+    if (!by_clone.ok()) userns::UserNsSetupFailed(p, "clone(CLONE_NEWUSER)");
     by_clone.Wait();
 
     ChildProcess by_unshare = Spawn(0, [&] {
-      NSC_SETUP(p, unshare(static_cast<int>(newuser)), "unshare(CLONE_NEWUSER)");
+      userns::UnshareOrSkip(p, newuser, "unshare(CLONE_NEWUSER)");
       p.Value("unshare.securebits", prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
       return 0;
     });
@@ -324,13 +364,19 @@ void SecurebitsReset(const Probe& p) {
     by_unshare.Wait();
 
     userns::ParkedChild holder;
-    if (!holder.Start(0, [&] { return unshare(static_cast<int>(newuser)) == 0 ? 0 : 1; })) {
+    if (!holder.Start(0, [&] {
+          userns::UnshareOrSkip(p, newuser, "unshare(CLONE_NEWUSER) for the namespace to join");
+          // S may lack capabilities in the user namespace the body was exec'ed in; a dumpable
+          // holder lets S, with the same ids, open its /proc/PID/ns files all the same.
+          NSC_SETUP(p, prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "PR_SET_DUMPABLE");
+          return 0;
+        })) {
       p.SetupFailed("a child parked in a new user namespace");
     }
     UniqueFd target = OpenNs(holder.pid(), "user");
     if (!target.valid()) p.SetupFailed("open /proc/<holder>/ns/user");
     ChildProcess by_setns = Spawn(0, [&] {
-      p.Call("setns", setns(target.get(), CLONE_NEWUSER));
+      userns::CallUnderTest(p, "setns", setns(target.get(), CLONE_NEWUSER));
       p.Value("setns.securebits", prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
       return 0;
     });
@@ -352,9 +398,11 @@ NSC_CASE({
                "unshare(CLONE_NEWUSER), and its setns() into a child user namespace each read "
                "PR_GET_SECUREBITS as 0",
     .control = "no new user namespace: clone and unshare keep SECBIT_NOROOT, and setns into the "
-               "caller's own namespace fails, so the bit stays",
+               "caller's own namespace fails, so the bit stays (contradicts clone.securebits, "
+               "unshare.securebits, setns and setns.securebits)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWUSER, .min_kernel = {3, 8}},
-    .expect = {Expect("before.noroot", Eq(1)), Expect("clone.securebits", Eq(0)),
+    .preconditions = {Given(Expect("before.noroot", Eq(1)))},
+    .expect = {Expect("clone.securebits", Eq(0)),
                Expect("unshare.securebits", Eq(0)), ExpectCall("setns", Succeeds()),
                Expect("setns.securebits", Eq(0))},
     .body = SecurebitsReset,
@@ -367,6 +415,7 @@ NSC_CASE({
 void NestingLimit(const Probe& p) {
   ChildProcess child = Spawn(0, [&] {
     const bool from_initial = userns::InInitialUserNs();
+    userns::PrepareOwnIdMapping(p);
     constexpr int kMaxAttempts = 64;
     int created = 0;
     long last = 0;
@@ -398,7 +447,8 @@ NSC_CASE({
                    "kernels skip)"},
     .observe = "nested unshare(CLONE_NEWUSER) plus own maps in a loop: it ends with ENOSPC after at "
                "most 33 levels from the caller's namespace; the number of levels is recorded",
-    .control = "unshare without CLONE_NEWUSER: no nesting, the loop never hits a limit",
+    .control = "unshare without CLONE_NEWUSER: no nesting, the loop never hits a limit "
+               "(contradicts nest.unshare_at_limit and nest.levels_created)",
     .needs = {.privilege = Privilege::kNone, .namespaces = CLONE_NEWUSER, .min_kernel = {4, 9}},
     .expect = {ExpectCall("nest.unshare_at_limit", FailsWith(ENOSPC)),
                Expect("nest.levels_created", AllOf(Ge(1), Le(33))),
@@ -410,6 +460,7 @@ NSC_CASE({
 // maps); 2. it records its euid/egid there and calls unshare(CLONE_NEWUSER) again.
 void UnmappedCallerEperm(const Probe& p) {
   ChildProcess child = Spawn(0, [&] {
+    userns::PrepareOwnIdMapping(p);
     const uid_t uid = geteuid();
     const gid_t gid = getegid();
     userns::UnshareOrSkip(p, CLONE_NEWUSER, "unshare(CLONE_NEWUSER)");
@@ -430,7 +481,8 @@ NSC_CASE({
     .references = {"unshare(2), ERRORS"},
     .observe = "after unshare(CLONE_NEWUSER) without writing maps (euid shows as the overflow "
                "uid), a second unshare(CLONE_NEWUSER) fails with EPERM",
-    .control = "the maps are written after the first unshare: the second one succeeds",
+    .control = "the maps are written after the first unshare: the second one succeeds "
+               "(contradicts second_unshare)",
     .needs = {.privilege = Privilege::kNone, .namespaces = CLONE_NEWUSER, .min_kernel = {3, 8}},
     .expect = {ExpectCall("second_unshare", FailsWith(EPERM)), Record("first.euid"),
                Record("first.egid")},
@@ -443,7 +495,7 @@ NSC_CASE({
 void ChrootCallerEperm(const Probe& p) {
   ChildProcess child = Spawn(0, [&] {
     p.Call("chroot", chroot(p.Pick("/proc", "/")));
-    p.Call("unshare", unshare(CLONE_NEWUSER));
+    userns::CallUnderTest(p, "unshare", unshare(CLONE_NEWUSER), EPERM);
     return 0;
   });
   if (!child.ok()) p.SetupFailed("fork");
@@ -456,9 +508,11 @@ NSC_CASE({
     .source = {"clone(2)", "ERRORS"},
     .references = {"unshare(2), ERRORS"},
     .observe = "after chroot(\"/proc\"), unshare(CLONE_NEWUSER) fails with EPERM",
-    .control = "chroot(\"/\"): the root stays the mount namespace's root and unshare succeeds",
+    .control = "chroot(\"/\"): the root stays the mount namespace's root and unshare succeeds "
+               "(contradicts unshare)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWUSER, .min_kernel = {3, 9}},
-    .expect = {ExpectCall("chroot", Succeeds()), ExpectCall("unshare", FailsWith(EPERM))},
+    .preconditions = {Given(ExpectCall("chroot", Succeeds()), ReasonCode::kInsufficientPrivilege)},
+    .expect = {ExpectCall("unshare", FailsWith(EPERM))},
     .body = ChrootCallerEperm,
 });
 
@@ -478,14 +532,14 @@ void CloneNewuserWithFsOrThread(const Probe& p) {
     if (stacks == MAP_FAILED) p.SetupFailed("mmap of clone stacks");
     const int newuser = static_cast<int>(p.Flags(CLONE_NEWUSER, CLONE_NEWUSER));
     const int with_fs = clone(ExitAtOnce, stacks + kStack, newuser | CLONE_FS | SIGCHLD, nullptr);
-    p.Call("clone_fs", with_fs);
+    userns::CallUnderTest(p, "clone_fs", with_fs, EINVAL);
     if (with_fs > 0) {
       int status;
       waitpid(with_fs, &status, 0);
     }
     const int thread = clone(ExitAtOnce, stacks + 2 * kStack,
                              newuser | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM, nullptr);
-    p.Call("clone_thread", thread);
+    userns::CallUnderTest(p, "clone_thread", thread, EINVAL);
     return 0;
   });
   if (!child.ok()) p.SetupFailed("fork");
@@ -499,7 +553,8 @@ NSC_CASE({
     .references = {"clone(2), ERRORS"},
     .observe = "clone(CLONE_NEWUSER|CLONE_FS|SIGCHLD) and clone(CLONE_NEWUSER|CLONE_THREAD|"
                "CLONE_SIGHAND|CLONE_VM) both fail with EINVAL",
-    .control = "without CLONE_NEWUSER both calls succeed (the new task exits at once)",
+    .control = "without CLONE_NEWUSER both calls succeed, the new task exits at once "
+               "(contradicts clone_fs and clone_thread)",
     .needs = {.privilege = Privilege::kNone, .namespaces = CLONE_NEWUSER, .min_kernel = {3, 9}},
     .expect = {ExpectCall("clone_fs", FailsWith(EINVAL)),
                ExpectCall("clone_thread", FailsWith(EINVAL))},

@@ -22,6 +22,7 @@ using userns::OwnStatusHex;
 // 4. it calls setuid(0), setuid(5), setgid(0), setgid(5).
 void IdChangeRequiresMap(const Probe& p) {
   ChildProcess child = Spawn(0, [&] {
+    userns::PrepareOwnIdMapping(p);
     const uid_t uid = geteuid();
     const gid_t gid = getegid();
     userns::UnshareOrSkip(p, CLONE_NEWUSER, "unshare(CLONE_NEWUSER)");
@@ -47,7 +48,8 @@ NSC_CASE({
     .observe = "in a new user namespace with every capability: setuid(0) and setgid(0) fail with "
                "EINVAL before the maps exist; after \"0 E 1\"/\"0 G 1\" setuid(0) and setgid(0) "
                "succeed, setuid(5) and setgid(5) fail with EINVAL",
-    .control = "the maps are written before the first calls: setuid(0)/setgid(0) succeed at once",
+    .control = "the maps are written before the first calls: setuid(0)/setgid(0) succeed at once "
+               "(contradicts before_map.setuid0 and before_map.setgid0)",
     .needs = {.privilege = Privilege::kNone, .namespaces = CLONE_NEWUSER, .min_kernel = {3, 8}},
     .expect = {ExpectCall("before_map.setuid0", FailsWith(EINVAL)),
                ExpectCall("before_map.setgid0", FailsWith(EINVAL)),
@@ -63,14 +65,16 @@ NSC_CASE({
 // geteuid(), getgid() and the real uid in /proc/self/status; 3. it writes "0 E 1"/"0 G 1" (only
 // E and G are mapped) and records getuid() and stat("/") (owned by uid 0, unmapped here).
 void UnmappedIdsOverflow(const Probe& p) {
+  const int64_t overflowuid = userns::RequireDecimalFile(p, "/proc/sys/kernel/overflowuid");
+  const int64_t overflowgid = userns::RequireDecimalFile(p, "/proc/sys/kernel/overflowgid");
   ChildProcess child = Spawn(0, [&] {
     BecomeUnprivileged(p, userns::kOtherUid, userns::kOtherUid);
     const uid_t uid = geteuid();
     const gid_t gid = getegid();
     p.Value("outside.uid", uid);
     userns::UnshareOrSkip(p, p.Flags(CLONE_NEWUSER, CLONE_NEWUSER), "unshare(CLONE_NEWUSER)");
-    p.Value("overflowuid", userns::ReadDecimalFile("/proc/sys/kernel/overflowuid"));
-    p.Value("overflowgid", userns::ReadDecimalFile("/proc/sys/kernel/overflowgid"));
+    p.Value("overflowuid", overflowuid);
+    p.Value("overflowgid", overflowgid);
     p.Value("before_map.getuid", getuid());
     p.Value("before_map.geteuid", geteuid());
     p.Value("before_map.getgid", getgid());
@@ -100,15 +104,16 @@ NSC_CASE({
                "/proc/self/status show /proc/sys/kernel/overflowuid (overflowgid); after mapping "
                "only the caller's own ids, stat(\"/\") of the root directory (owned by an "
                "unmapped uid, recorded outside) shows the overflow uid and gid",
-    .control = "no CLONE_NEWUSER: the caller's real ids and the root directory's real owner appear",
+    .control = "no CLONE_NEWUSER: the caller's real ids and the root directory's real owner appear "
+               "(contradicts before_map.*, after_map.getuid and root_dir.uid/gid)",
     .needs = {.privilege = Privilege::kNone, .namespaces = CLONE_NEWUSER, .min_kernel = {3, 8}},
+    .preconditions = {Given(ExpectDifferentValue("root_dir.uid_outside", "outside.uid"))},
     .expect = {ExpectSameValue("before_map.getuid", "overflowuid"),
                ExpectSameValue("before_map.geteuid", "overflowuid"),
                ExpectSameValue("before_map.getgid", "overflowgid"),
                ExpectSameValue("before_map.status_uid", "overflowuid"),
                Expect("after_map.getuid", Eq(0)), ExpectSameValue("root_dir.uid", "overflowuid"),
-               ExpectSameValue("root_dir.gid", "overflowgid"),
-               ExpectDifferentValue("root_dir.uid_outside", "outside.uid")},
+               ExpectSameValue("root_dir.gid", "overflowgid")},
     .body = UnmappedIdsOverflow,
 });
 
@@ -129,7 +134,7 @@ int CreateOwnedFile(const char* path, uid_t uid, gid_t gid, mode_t mode) {
 // (CAP_FOWNER). In the control F2 and F3 are owned by mapped ids only.
 void FileCapsNeedMappedOwner(const Probe& p) {
   ChildProcess w = Spawn(0, [&] {
-    NSC_SETUP(p, EnterPrivateMountNamespace(), "private mount namespace");
+    userns::EnterPrivateMountNsOrSkip(p);
     NSC_SETUP(p, mount("nsc-scratch", "/tmp", "tmpfs", 0, "mode=0755"), "scratch tmpfs");
     const gid_t unmapped = p.Pick<gid_t>(5555, 100002);
     NSC_SETUP(p, CreateOwnedFile("/tmp/f1", 100001, 100001, 0600), "creating F1");
@@ -143,7 +148,7 @@ void FileCapsNeedMappedOwner(const Probe& p) {
           NSC_SETUP(p, static_cast<int>(syscall(SYS_setgroups, 0, nullptr)), "setgroups(0) inside");
           NSC_SETUP(p, static_cast<int>(syscall(SYS_setresuid, 0, 0, 0)), "setresuid(0) inside");
           p.Value("inside.cap_eff", OwnStatusHex("CapEff"));
-          p.Value("full_mask", userns::FullCapMask());
+          p.Value("full_mask", userns::FullCapMask(p));
           UniqueFd f1 = OpenFile("/tmp/f1", O_RDONLY);
           p.Call("f1.open_read", f1.get());
           UniqueFd f2 = OpenFile("/tmp/f2", O_RDONLY);
@@ -171,11 +176,13 @@ NSC_CASE({
                "F1 (100001:100001, 0600) succeeds; opening F2 (100001:5555) fails with EACCES and "
                "chown(F2) with EPERM (gid unmapped), yet chmod(F2) succeeds (CAP_FOWNER needs only "
                "the uid); chmod(F3) (5555:100001) fails with EPERM",
-    .control = "F2 and F3 are owned by mapped ids only: every call succeeds",
+    .control = "F2 and F3 are owned by mapped ids only: every call succeeds (contradicts "
+               "f2.open_read, f2.chown and f3.chmod)",
     .needs = {.privilege = Privilege::kRoot, .namespaces = CLONE_NEWUSER | CLONE_NEWNS,
               .min_kernel = {3, 8}},
-    .expect = {ExpectSameValue("inside.cap_eff", "full_mask"), ExpectCall("f1.open_read", Succeeds()),
-               ExpectCall("f2.open_read", FailsWith(EACCES)), ExpectCall("f2.chown", FailsWith(EPERM)),
+    .preconditions = {Given(ExpectSameValue("inside.cap_eff", "full_mask")),
+                      Given(ExpectCall("f1.open_read", Succeeds()))},
+    .expect = {ExpectCall("f2.open_read", FailsWith(EACCES)), ExpectCall("f2.chown", FailsWith(EPERM)),
                ExpectCall("f2.chmod", Succeeds()), ExpectCall("f3.chmod", FailsWith(EPERM))},
     .body = FileCapsNeedMappedOwner,
 });
@@ -232,18 +239,21 @@ int64_t ExitCode(int status) {
 }
 
 // Flow: 1. a child W (root) enters a private mount namespace and mounts a scratch tmpfs on /tmp
-// (suid allowed); it copies /bin/cat to /tmp/suid-cat owned by 4242:4242, mode 06755; 2. a child
-// parked in a new user namespace gets the maps "0 100000 1" (uid and gid; 4242 unmapped),
-// becomes uid/gid 0 there and execs /tmp/suid-cat /proc/self/status; W parses the Uid/Gid lines
-// cat printed. Recorded only (catalogue record items 30 and 31): copies of cat and stat that are
-// set-user-ID to the namespace's root (owner 100000), run by uid 1 of a namespace mapping
-// 100000-100001 — cat's euid and CapEff there, and the owner of stat's own /proc/self/status
+// (suid allowed); it copies the status printer (userns::kStatusPrinter) to /tmp/suid-cat owned
+// by 4242:4242, mode 06755; 2. a child parked in a new user namespace gets the maps
+// "0 100000 1" (uid and gid; 4242 unmapped), becomes uid/gid 0 there and execs /tmp/suid-cat
+// /proc/self/status; W parses the Uid/Gid lines it printed. Recorded only (catalogue record
+// items 30 and 31): copies of the status and owner printers that are set-user-ID to the
+// namespace's root (owner 100000), run by uid 1 of a namespace mapping 100000-100001 — the
+// printer's euid and CapEff there, and the owner of the owner printer's own /proc/self/status
 // (a non-dumpable process) as seen inside.
 void SetuidBitIgnoredIfUnmapped(const Probe& p) {
+  userns::RequireProgram(p, userns::kStatusPrinter);
   ChildProcess w = Spawn(0, [&] {
-    NSC_SETUP(p, EnterPrivateMountNamespace(), "private mount namespace");
+    userns::EnterPrivateMountNsOrSkip(p);
     NSC_SETUP(p, mount("nsc-scratch", "/tmp", "tmpfs", 0, "mode=0755"), "scratch tmpfs");
-    NSC_SETUP(p, CopyExecutable("/bin/cat", "/tmp/suid-cat", 4242, 4242, 06755), "set-id copy of cat");
+    NSC_SETUP(p, CopyExecutable(userns::kStatusPrinter, "/tmp/suid-cat", 4242, 4242, 06755),
+              "set-id copy of the status printer");
     const char* map = p.Pick("0 100000 1\n", "0 100000 1\n1 4242 1\n");
     const char* const suid_cat[] = {"/tmp/suid-cat", "/proc/self/status", nullptr};
     char text[8192];
@@ -254,7 +264,7 @@ void SetuidBitIgnoredIfUnmapped(const Probe& p) {
 
     p.Value("record.suid_dumpable", userns::ReadDecimalFile("/proc/sys/fs/suid_dumpable"));
     const char* two = "0 100000 2\n";
-    if (CopyExecutable("/bin/cat", "/tmp/nsroot-cat", 100000, 100000, 04755) == 0) {
+    if (CopyExecutable(userns::kStatusPrinter, "/tmp/nsroot-cat", 100000, 100000, 04755) == 0) {
       const char* const cat[] = {"/tmp/nsroot-cat", "/proc/self/status", nullptr};
       status = ExecInNamespace(p, two, two, 1, nullptr, cat, text, sizeof text);
       if (ExitCode(status) == 0) {
@@ -262,7 +272,7 @@ void SetuidBitIgnoredIfUnmapped(const Probe& p) {
         p.Value("record.nsroot_setuid.cap_eff", userns::StatusHex(text, "CapEff"));
       }
     }
-    if (CopyExecutable("/usr/bin/stat", "/tmp/nsroot-stat", 100000, 100000, 04755) == 0) {
+    if (CopyExecutable(userns::kOwnerPrinter, "/tmp/nsroot-stat", 100000, 100000, 04755) == 0) {
       const char* const stat_argv[] = {"/tmp/nsroot-stat", "-c", "%u", "/proc/self/status", nullptr};
       status = ExecInNamespace(p, two, two, 1, nullptr, stat_argv, text, sizeof text);
       const char* s = text;
@@ -284,14 +294,16 @@ NSC_CASE({
     .references = {"capabilities(7), Set-user-ID-root programs and user namespaces",
                    "proc_pid(5), /proc/pid ownership of non-dumpable processes",
                    "catalogue record items 30 and 31 (recorded, not judged)"},
-    .observe = "uid 0 of a namespace with the maps \"0 100000 1\" execs a copy of cat that is "
-               "set-user-ID and set-group-ID to 4242:4242 (unmapped there): exec succeeds and cat "
-               "reports euid 0 and egid 0 in its /proc/self/status",
-    .control = "the maps also map 4242 (\"1 4242 1\"): the bits take effect, euid/egid become 1",
+    .observe = "uid 0 of a namespace with the maps \"0 100000 1\" execs a copy of a program that "
+               "prints its /proc/self/status, set-user-ID and set-group-ID to 4242:4242 (unmapped "
+               "there): exec succeeds and the program reports euid 0 and egid 0",
+    .control = "the maps also map 4242 (\"1 4242 1\"): the bits take effect, euid/egid become 1 "
+               "(contradicts after_exec.euid and after_exec.egid)",
     .needs = {.privilege = Privilege::kRoot, .namespaces = CLONE_NEWUSER | CLONE_NEWNS,
               .min_kernel = {3, 8}},
-    .expect = {Expect("before_exec.euid", Eq(0)), Expect("exec.exit", Eq(0)),
-               Expect("after_exec.euid", Eq(0)), Expect("after_exec.egid", Eq(0)),
+    .preconditions = {Given(Expect("before_exec.euid", Eq(0))),
+                      Given(Expect("exec.exit", Eq(0)), ReasonCode::kPreconditionUnmet)},
+    .expect = {Expect("after_exec.euid", Eq(0)), Expect("after_exec.egid", Eq(0)),
                Record("record.suid_dumpable"), Record("record.nsroot_setuid.euid"),
                Record("record.nsroot_setuid.cap_eff"),
                Record("record.nondumpable.proc_owner_inside")},
@@ -374,10 +386,12 @@ NSC_CASE({
     .references = {"unix(7), SCM_CREDENTIALS"},
     .observe = "a sender in a namespace with \"0 E 1\" (E unprivileged) sends uid 0 / gid 0; a "
                "receiver in the parent namespace sees uid E and gid G",
-    .control = "the receiver is in the sender's namespace: it sees uid 0 and gid 0",
+    .control = "the receiver is in the sender's namespace: it sees uid 0 and gid 0 (contradicts "
+               "received.uid and received.gid)",
     .needs = {.privilege = Privilege::kNone, .namespaces = CLONE_NEWUSER, .min_kernel = {3, 8}},
-    .expect = {Expect("sender.inside_uid", Eq(0)), ExpectCall("sendmsg", Succeeds()),
-               ExpectSameValue("received.uid", "sender.outside_uid"),
+    .preconditions = {Given(Expect("sender.inside_uid", Eq(0))),
+                      Given(ExpectCall("sendmsg", Succeeds()))},
+    .expect = {ExpectSameValue("received.uid", "sender.outside_uid"),
                ExpectSameValue("received.gid", "sender.outside_gid")},
     .body = ScmCredentialsIdsTranslated,
 });

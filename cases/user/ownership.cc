@@ -22,7 +22,7 @@ void OwnedNsChecksOwnerCaps(const Probe& p) {
     if (unshare(static_cast<int>(p.Flags(CLONE_NEWUSER, CLONE_NEWUSER))) == -1) {
       userns::UserNsSetupFailed(p, "unshare(CLONE_NEWUSER)");
     }
-    p.Call("unshare_uts", unshare(CLONE_NEWUTS));
+    userns::CallUnderTest(p, "unshare_uts", unshare(CLONE_NEWUTS));
     userns::SethostnameOutsideBodyUts(p, body_uts);
     return 0;
   });
@@ -37,8 +37,8 @@ NSC_CASE({
     .observe = "an unprivileged process calls unshare(CLONE_NEWUSER), then unshare(CLONE_NEWUTS) "
                "(owned by the new user namespace, where it has CAP_SYS_ADMIN): both succeed, and "
                "so does sethostname()",
-    .control = "no CLONE_NEWUSER: the unprivileged process cannot create the UTS namespace, and "
-               "sethostname() is not attempted on the host's",
+    .control = "no CLONE_NEWUSER: the unprivileged process cannot create the UTS namespace "
+               "(contradicts unshare_uts), and sethostname() is not attempted on the host's",
     .needs = {.privilege = Privilege::kNone, .namespaces = CLONE_NEWUSER | CLONE_NEWUTS,
               .min_kernel = {3, 8}},
     .expect = {ExpectCall("unshare_uts", Succeeds()), ExpectCall("sethostname", Succeeds())},
@@ -52,36 +52,52 @@ void RecordOwner(const Probe& p, const char* key, const char* type) {
   p.NsIdOfFd(key, owner.get());
 }
 
-// Flow: 1. an unprivileged child records its user namespace, then calls
-// unshare(CLONE_NEWUSER|CLONE_NEWUTS|CLONE_NEWNS|CLONE_NEWIPC|CLONE_NEWNET|CLONE_NEWPID|
-// CLONE_NEWCGROUP) and records the result and its new user namespace; 2. for UTS, mount, IPC,
-// network and cgroup it records NS_GET_USERNS of its namespace; 3. its first child (PID 1 of
-// the new PID namespace) records NS_GET_USERNS of its PID namespace.
+// Flow: 1. an unprivileged child (control: after entering a mapped user namespace U0 and
+// creating the UTS, mount, IPC, network, PID and cgroup namespaces there with a separate, earlier
+// unshare) records its user namespace; 2. it calls unshare(CLONE_NEWUSER|CLONE_NEWUTS|
+// CLONE_NEWNS|CLONE_NEWIPC|CLONE_NEWNET|CLONE_NEWPID|CLONE_NEWCGROUP) (control: CLONE_NEWUSER
+// only) and records the result and its new user namespace; 3. for UTS, mount, IPC, network and
+// cgroup it records NS_GET_USERNS of its namespace; 4. its first child (PID 1 of the new PID
+// namespace) records NS_GET_USERNS of its PID namespace. In the control the owners are read
+// right after the earlier unshare, before the user namespace is created.
+// Records NS_GET_USERNS of the caller's UTS, mount, IPC, network and cgroup namespaces, and —
+// from its first child, PID 1 of the PID namespace it created — of that PID namespace.
+void RecordOwners(const Probe& p) {
+  RecordOwner(p, "uts.owner", "uts");
+  RecordOwner(p, "mnt.owner", "mnt");
+  RecordOwner(p, "ipc.owner", "ipc");
+  RecordOwner(p, "net.owner", "net");
+  RecordOwner(p, "cgroup.owner", "cgroup");
+  ChildProcess first = Spawn(0, [&] {
+    RecordOwner(p, "pid.owner", "pid");
+    return 0;
+  });
+  if (!first.ok()) p.SetupFailed("fork in the new PID namespace");
+  first.Wait();
+}
+
 void UsernsCreatedFirst(const Probe& p) {
   ChildProcess child = Spawn(0, [&] {
     BecomeUnprivileged(p);
-    p.NsId("before.user", "/proc/self/ns/user");
     const unsigned long others = CLONE_NEWUTS | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET |
                                  CLONE_NEWPID | CLONE_NEWCGROUP;
-    const long r = unshare(static_cast<int>(p.Flags(CLONE_NEWUSER, CLONE_NEWUSER) | others));
-    if (r == -1 && !p.control()) {
+    if (p.control()) {
+      userns::EnterMappedUserNs(p, 0, "unshare(CLONE_NEWUSER) for U0 (control)");
+      NSC_SETUP(p, unshare(static_cast<int>(others)), "creating the other namespaces first (control)");
+      // Read now: from inside the later user namespace, NS_GET_USERNS refuses (EPERM) to name
+      // U0, an ancestor. Ownership is fixed at creation, so the later unshare cannot change it.
+      RecordOwners(p);
+    }
+    p.NsId("before.user", "/proc/self/ns/user");
+    const long r = unshare(static_cast<int>(p.Pick(CLONE_NEWUSER | others, CLONE_NEWUSER)));
+    if (r == -1) {
       const int err = errno;
       userns::SkipIfUserNsRefusedByEnvironment(p, err);
       errno = err;
     }
-    p.Call("unshare", r);
+    userns::CallUnderTest(p, "unshare", r);
     p.NsId("self.user", "/proc/self/ns/user");
-    RecordOwner(p, "uts.owner", "uts");
-    RecordOwner(p, "mnt.owner", "mnt");
-    RecordOwner(p, "ipc.owner", "ipc");
-    RecordOwner(p, "net.owner", "net");
-    RecordOwner(p, "cgroup.owner", "cgroup");
-    ChildProcess first = Spawn(0, [&] {
-      RecordOwner(p, "pid.owner", "pid");
-      return 0;
-    });
-    if (!first.ok()) p.SetupFailed("fork in the new PID namespace");
-    first.Wait();
+    if (!p.control()) RecordOwners(p);
     return 0;
   });
   if (!child.ok()) p.SetupFailed("fork");
@@ -96,16 +112,19 @@ NSC_CASE({
     .observe = "an unprivileged unshare(CLONE_NEWUSER|NEWUTS|NEWNS|NEWIPC|NEWNET|NEWPID|NEWCGROUP) "
                "returns 0, and NS_GET_USERNS of each new namespace (PID: from the first child) is "
                "the new /proc/self/ns/user",
-    .control = "without CLONE_NEWUSER the unprivileged unshare fails and every namespace stays "
-               "owned by the old user namespace",
+    .control = "the other namespaces are created by an earlier, separate unshare (inside a user "
+               "namespace U0 entered for the capability), then unshare(CLONE_NEWUSER) alone: "
+               "they stay owned by U0, not by the new user namespace (contradicts every *.owner "
+               "key)",
     .needs = {.privilege = Privilege::kNone,
               .namespaces = CLONE_NEWUSER | CLONE_NEWUTS | CLONE_NEWNS | CLONE_NEWIPC |
                             CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP,
               .min_kernel = {4, 9}},
-    .expect = {ExpectCall("unshare", Succeeds()), ExpectDifferentNs("self.user", "before.user"),
-               ExpectSameNs("uts.owner", "self.user"), ExpectSameNs("mnt.owner", "self.user"),
-               ExpectSameNs("ipc.owner", "self.user"), ExpectSameNs("net.owner", "self.user"),
-               ExpectSameNs("cgroup.owner", "self.user"), ExpectSameNs("pid.owner", "self.user")},
+    .preconditions = {Given(ExpectDifferentNs("self.user", "before.user"))},
+    .expect = {ExpectCall("unshare", Succeeds()), ExpectSameNs("uts.owner", "self.user"),
+               ExpectSameNs("mnt.owner", "self.user"), ExpectSameNs("ipc.owner", "self.user"),
+               ExpectSameNs("net.owner", "self.user"), ExpectSameNs("cgroup.owner", "self.user"),
+               ExpectSameNs("pid.owner", "self.user")},
     .body = UsernsCreatedFirst,
 });
 
@@ -150,10 +169,10 @@ NSC_CASE({
                "NS_GET_OWNER_UID on /proc/<child>/ns/user, read from the parent namespace, equals "
                "the child's euid",
     .control = "no CLONE_NEWUSER: the child's namespace is the parent's (owner 0), not owned by "
-               "the child's euid",
+               "the child's euid (contradicts parent.owner_uid)",
     .needs = {.privilege = Privilege::kNone, .namespaces = CLONE_NEWUSER, .min_kernel = {4, 11}},
-    .expect = {ExpectCall("parent.ioctl", Succeeds()),
-               ExpectSameValue("parent.owner_uid", "creator.euid"), Record("creator.ruid"),
+    .preconditions = {Given(ExpectCall("parent.ioctl", Succeeds()))},
+    .expect = {ExpectSameValue("parent.owner_uid", "creator.euid"), Record("creator.ruid"),
                Record("inside.owner_uid")},
     .body = OwnerIsCreatorEuid,
 });
@@ -165,6 +184,7 @@ NSC_CASE({
 // control it is another uid (as root) — or, rootless, where only one uid exists, A creates no
 // namespace at all.
 void OwnerInParentHasAllCaps(const Probe& p) {
+  userns::RequireSetnsReachesKernel(p);
   const bool root = userns::RealRoot();
   const uid_t sibling = p.control() && root ? userns::kOtherUid : userns::kNobody;
   const unsigned long newuser = p.control() && !root ? 0 : CLONE_NEWUSER;
@@ -184,7 +204,7 @@ void OwnerInParentHasAllCaps(const Probe& p) {
     BecomeUnprivileged(p, sibling, sibling);
     p.Value("sibling.euid", geteuid());
     p.Value("b1.cap_eff_before", OwnStatusHex("CapEff"));
-    p.Call("b1.setns", setns(target.get(), CLONE_NEWUSER));
+    userns::CallUnderTest(p, "b1.setns", setns(target.get(), CLONE_NEWUSER));
     return 0;
   });
   if (!b1.ok()) p.SetupFailed("fork");
@@ -208,9 +228,10 @@ NSC_CASE({
                "parent) joins U with setns(); sibling B2 (uid E) writes \"0 E 1\" to A's uid_map",
     .control = "as root the siblings use another uid than the owner: setns fails and uid_map "
                "cannot be opened; rootless, A creates no namespace, so there is no child "
-               "namespace to act on",
+               "namespace to act on (contradicts b1.setns and b2.uid_map_write)",
     .needs = {.privilege = Privilege::kNone, .namespaces = CLONE_NEWUSER, .min_kernel = {3, 8}},
-    .expect = {Expect("b1.cap_eff_before", Eq(0)), ExpectCall("b1.setns", Succeeds()),
+    .preconditions = {Given(Expect("b1.cap_eff_before", Eq(0)))},
+    .expect = {ExpectCall("b1.setns", Succeeds()),
                ExpectCall("b2.uid_map_write", Succeeds()), Record("owner.euid"),
                Record("sibling.euid")},
     .body = OwnerInParentHasAllCaps,
@@ -222,6 +243,7 @@ NSC_CASE({
 // owner of U1) records U1's owner uid and its euid, checks NS_GET_PARENT(U2) == U1 and
 // NS_GET_PARENT(U1) == its own namespace; 3. a child of the body calls setns() into U2.
 void CapsInheritedByDescendantNs(const Probe& p) {
+  userns::RequireSetnsReachesKernel(p);
   Barrier u2_ready, release;
   if (!u2_ready.ok() || !release.ok()) p.SetupFailed("pipe");
   Barrier pid_channel;
@@ -269,7 +291,7 @@ void CapsInheritedByDescendantNs(const Probe& p) {
 
   ChildProcess joiner = Spawn(0, [&] {
     if (p.control()) NSC_SETUP(p, DropCapability(CAP_SYS_ADMIN), "dropping CAP_SYS_ADMIN (control)");
-    p.Call("setns_u2", setns(u2.get(), CLONE_NEWUSER));
+    userns::CallUnderTest(p, "setns_u2", setns(u2.get(), CLONE_NEWUSER));
     return 0;
   });
   if (!joiner.ok()) p.SetupFailed("fork");
@@ -288,11 +310,13 @@ NSC_CASE({
     .observe = "an unprivileged process creates U1 and, below it, U2; root in the initial "
                "namespace (not U1's owner) joins U2 with setns(), by CAP_SYS_ADMIN inherited "
                "downwards; NS_GET_PARENT confirms U2 -> U1 -> initial namespace",
-    .control = "the joining process drops CAP_SYS_ADMIN first: setns into U2 fails",
+    .control = "the joining process drops CAP_SYS_ADMIN first: setns into U2 fails (contradicts "
+               "setns_u2)",
     .needs = {.privilege = Privilege::kRoot, .namespaces = CLONE_NEWUSER, .min_kernel = {4, 11}},
-    .expect = {ExpectDifferentValue("body.euid", "u1.owner_uid"),
-               ExpectSameNs("u2.parent", "u1"), ExpectSameNs("u1.parent", "body.user"),
-               ExpectCall("setns_u2", Succeeds())},
+    .preconditions = {Given(ExpectDifferentValue("body.euid", "u1.owner_uid")),
+                      Given(ExpectSameNs("u2.parent", "u1")),
+                      Given(ExpectSameNs("u1.parent", "body.user"))},
+    .expect = {ExpectCall("setns_u2", Succeeds())},
     .body = CapsInheritedByDescendantNs,
 });
 

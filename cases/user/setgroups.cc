@@ -20,6 +20,16 @@ void RequireSetgroupsFile(const Probe& p) {
   }
 }
 
+// Skips when the caller's own user namespace already has setgroups "deny" (a container or a
+// user namespace set up without CAP_SETGID): every namespace created below inherits it, so
+// "allow" cannot be observed there.
+void RequireSetgroupsAllowHere(const Probe& p) {
+  if (userns::SetgroupsDeniedHere()) {
+    p.Skip(ReasonCode::kPreconditionUnmet,
+           "setgroups is already \"deny\" in the caller's user namespace (inherited below)");
+  }
+}
+
 // Reads a setgroups file into `out` without the trailing newline.
 void ReadSetgroups(const char* path, char* out, size_t size) {
   if (ReadSmallFile(path, out, size) < 0) {
@@ -36,6 +46,7 @@ void ReadSetgroups(const char* path, char* out, size_t size) {
 // gid_map again. The control writes "deny" first.
 void GidMapRequiresSetgroupsDeny(const Probe& p) {
   RequireSetgroupsFile(p);
+  RequireSetgroupsAllowHere(p);
   ChildProcess child = Spawn(0, [&] {
     BecomeUnprivileged(p);
     const PathBuf line = userns::MapText(0, getegid(), 1);
@@ -61,9 +72,11 @@ NSC_CASE({
                "\"0 G 1\" fails with EPERM; after writing \"deny\" to /proc/self/setgroups the "
                "same write succeeds",
     .control = "\"deny\" is written first: the first gid_map write succeeds (and the second then "
-               "fails: maps are written once)",
+               "fails: maps are written once): contradicts gid_map.before_deny and "
+               "gid_map.after_deny",
     .needs = {.privilege = Privilege::kNone, .namespaces = CLONE_NEWUSER, .min_kernel = {3, 8}},
-    .expect = {ExpectCall("gid_map.before_deny", FailsWith(EPERM)), ExpectCall("deny", Succeeds()),
+    .preconditions = {Given(ExpectCall("deny", Succeeds()))},
+    .expect = {ExpectCall("gid_map.before_deny", FailsWith(EPERM)),
                ExpectCall("gid_map.after_deny", Succeeds())},
     .body = GidMapRequiresSetgroupsDeny,
 });
@@ -103,9 +116,7 @@ void SetgroupsFileRules(const Probe& p) {
   ChildProcess q = Spawn(0, [&] {
     const bool real_root = userns::RealRoot();
     p.Value("c.parent_is_real_root", real_root ? 1 : 0);
-    if (!real_root && EnterUserNamespace() == -1) {
-      userns::UserNsSetupFailed(p, "entering a user namespace to be a privileged parent");
-    }
+    if (!real_root) userns::EnterMappedUserNs(p, 0, "entering a user namespace to be a privileged parent");
     userns::ParkedChild c;
     const bool started = c.Start(
         0,
@@ -138,23 +149,33 @@ NSC_CASE({
                "privileged parent (real root; rootless: root of a user namespace entered first) "
                "has written the child's gid_map, the child's \"deny\" fails with EPERM",
     .control = "(a) a new namespace's file after \"deny\" is read; (b) \"deny\" is written twice; "
-               "(c) the child writes \"deny\" before the gid_map exists: all succeed",
+               "(c) the child writes \"deny\" before the gid_map exists: all succeed (contradicts "
+               "a.initial_ns, b.allow_after_deny and c.child_deny)",
     .needs = {.privilege = Privilege::kNone, .namespaces = CLONE_NEWUSER, .min_kernel = {3, 8}},
-    .expect = {ExpectText("a.initial_ns", StrEq("allow")), ExpectCall("b.deny", Succeeds()),
+    .preconditions = {Given(ExpectCall("b.deny", Succeeds())),
+                      Given(ExpectCall("c.parent_gid_map", Succeeds()))},
+    .expect = {ExpectText("a.initial_ns", StrEq("allow")),
                ExpectCall("b.allow_after_deny", FailsWith(EPERM)),
-               ExpectCall("c.parent_gid_map", Succeeds()),
                ExpectCall("c.child_deny", FailsWith(EPERM)), Record("c.parent_is_real_root")},
     .body = SetgroupsFileRules,
 });
 
-// One parked child in a new user namespace; the body (root) prepares its setgroups/maps as
-// `prepare` says, then the child calls setgroups(1, {0}).
+// One parked child C in a new user namespace below the caller, which holds CAP_SETUID and
+// CAP_SETGID over it (real root, or root of a user namespace U0): the caller prepares C's
+// setgroups/maps as `setup` says — uid_map "0 <outside_uid> 1", gid_map "0 0 1" — then C records
+// whether it holds CAP_SETGID and calls setgroups(1, {0}).
 enum class GroupsSetup { kNothing, kDenyAndMaps, kMapsOnly };
-void TrySetgroups(const Probe& p, const char* key, GroupsSetup setup) {
+void TrySetgroups(const Probe& p, const char* key, const char* cap_key, GroupsSetup setup,
+                  uid_t outside_uid) {
   userns::ParkedChild c;
   const bool started = c.Start(
-      0, [] { return unshare(CLONE_NEWUSER) == 0 ? 0 : 1; },
+      0,
       [&] {
+        userns::UnshareOrSkip(p, CLONE_NEWUSER, "unshare(CLONE_NEWUSER)");
+        return 0;
+      },
+      [&] {
+        if (cap_key != nullptr) p.Value(cap_key, HasEffectiveCapability(CAP_SETGID));
         const gid_t group = 0;
         p.Call(key, syscall(SYS_setgroups, 1, &group));
         return 0;
@@ -164,20 +185,40 @@ void TrySetgroups(const Probe& p, const char* key, GroupsSetup setup) {
     NSC_SETUP(p, userns::WriteProcFile(c.pid(), "setgroups", "deny"), "setgroups deny");
   }
   if (setup != GroupsSetup::kNothing) {
-    NSC_SETUP(p, userns::WriteProcFile(c.pid(), "uid_map", "0 0 1\n"), "uid_map");
+    NSC_SETUP(p, userns::WriteProcFile(c.pid(), "uid_map", userns::MapText(0, outside_uid, 1).c_str()),
+              "uid_map");
     NSC_SETUP(p, userns::WriteProcFile(c.pid(), "gid_map", "0 0 1\n"), "gid_map");
   }
   c.Release();
 }
 
-// Flow: three children, each in a new user namespace with every capability there, call
-// setgroups(1, {0}): (1) after root wrote "deny" and the maps; (2) with no maps at all;
-// (3) after root wrote the maps with setgroups still "allow".
+// Flow: a child Q that can write a child namespace's maps with setgroups still "allow" where it
+// can (real root; otherwise it becomes root of a mapped user namespace U0, whose "deny" every
+// namespace below inherits) starts three children, each in a new user namespace with every
+// capability there; each records CAP_SETGID and calls setgroups(1, {0}): (1) after Q wrote
+// "deny" and the maps; (2) with no maps at all; (3) after Q wrote the maps only (recorded: it
+// succeeds below real root, and meets the inherited "deny" below U0).
 void SetgroupsDeniedOrUnmappedEperm(const Probe& p) {
   RequireSetgroupsFile(p);
-  TrySetgroups(p, "denied.setgroups", p.Pick(GroupsSetup::kDenyAndMaps, GroupsSetup::kMapsOnly));
-  TrySetgroups(p, "unmapped.setgroups", p.Pick(GroupsSetup::kNothing, GroupsSetup::kMapsOnly));
-  TrySetgroups(p, "allowed.setgroups", GroupsSetup::kMapsOnly);
+  const bool real_root = userns::RealRoot();
+  if (p.control() && !real_root) {
+    p.Skip(ReasonCode::kInsufficientPrivilege,
+           "the control needs a map writer whose setgroups is \"allow\": real root");
+  }
+  ChildProcess q = Spawn(0, [&] {
+    p.Value("writer_is_real_root", real_root ? 1 : 0);
+    if (!real_root) userns::EnterMappedUserNs(p, 0, "entering a user namespace to write maps from");
+    // Real root maps a non-zero uid, which needs no CAP_SETFCAP; in U0 only uid 0 is mapped.
+    const uid_t outside = real_root ? userns::kNobody : 0;
+    TrySetgroups(p, "denied.setgroups", "denied.cap_setgid",
+                 p.Pick(GroupsSetup::kDenyAndMaps, GroupsSetup::kMapsOnly), outside);
+    TrySetgroups(p, "unmapped.setgroups", "unmapped.cap_setgid",
+                 p.Pick(GroupsSetup::kNothing, GroupsSetup::kMapsOnly), outside);
+    TrySetgroups(p, "allowed.setgroups", nullptr, GroupsSetup::kMapsOnly, outside);
+    return 0;
+  });
+  if (!q.ok()) p.SetupFailed("fork");
+  q.Wait();
 }
 
 NSC_CASE({
@@ -185,14 +226,19 @@ NSC_CASE({
     .title = "setgroups(2) fails with EPERM when setgroups is \"deny\" or gid_map is unwritten",
     .source = {"user_namespaces(7)", "The /proc/pid/setgroups file"},
     .references = {"getgroups(2), ERRORS", "catalogue record item 18 (the file's presence is probed)"},
-    .observe = "in a new user namespace with every capability: after \"deny\" and the maps, "
-               "setgroups(1, {0}) fails with EPERM; with no gid_map it fails with EPERM; with "
-               "\"allow\" and maps written by root in the parent it succeeds",
-    .control = "root writes the maps with \"allow\" for all three: every setgroups() succeeds",
-    .needs = {.privilege = Privilege::kRoot, .namespaces = CLONE_NEWUSER, .min_kernel = {3, 8}},
+    .observe = "in a new user namespace with every capability (CAP_SETGID checked): after "
+               "\"deny\" and the maps, setgroups(1, {0}) fails with EPERM; with no gid_map it "
+               "fails with EPERM. Recorded: with \"allow\" and maps written by real root in the "
+               "parent it succeeds (rootless, \"deny\" is inherited from the writer's namespace)",
+    .control = "real root writes the maps with \"allow\" for all three: every setgroups() "
+               "succeeds (contradicts denied.setgroups and unmapped.setgroups); rootless there "
+               "is no writer with \"allow\", so the control skips",
+    .needs = {.privilege = Privilege::kNone, .namespaces = CLONE_NEWUSER, .min_kernel = {3, 8}},
+    .preconditions = {Given(Expect("denied.cap_setgid", Eq(1))),
+                      Given(Expect("unmapped.cap_setgid", Eq(1)))},
     .expect = {ExpectCall("denied.setgroups", FailsWith(EPERM)),
-               ExpectCall("unmapped.setgroups", FailsWith(EPERM)),
-               ExpectCall("allowed.setgroups", Succeeds())},
+               ExpectCall("unmapped.setgroups", FailsWith(EPERM)), Record("allowed.setgroups"),
+               Record("writer_is_real_root")},
     .body = SetgroupsDeniedOrUnmappedEperm,
 });
 
@@ -201,13 +247,9 @@ NSC_CASE({
 // of the caller's namespace.
 void SetgroupsDenyInherited(const Probe& p) {
   RequireSetgroupsFile(p);
+  if (p.control()) RequireSetgroupsAllowHere(p);
   ChildProcess child = Spawn(0, [&] {
-    if (!p.control()) {
-      const uid_t uid = geteuid();
-      const gid_t gid = getegid();
-      userns::UnshareOrSkip(p, CLONE_NEWUSER, "unshare(CLONE_NEWUSER) for U1");
-      NSC_SETUP(p, WriteIdMaps(0, 0, uid, 0, gid), "deny and maps in U1");
-    }
+    if (!p.control()) userns::EnterMappedUserNs(p, 0, "unshare(CLONE_NEWUSER) for U1 (deny and maps)");
     userns::UnshareOrSkip(p, CLONE_NEWUSER, "unshare(CLONE_NEWUSER) for U2");
     char value[32];
     ReadSetgroups("/proc/self/setgroups", value, sizeof value);
@@ -227,7 +269,8 @@ NSC_CASE({
     .observe = "in U1 \"deny\" and the maps are written, then unshare(CLONE_NEWUSER): the new "
                "namespace's setgroups reads \"deny\", and writing \"allow\" there fails with EPERM",
     .control = "the new namespace is created directly below the caller's (\"allow\"): it reads "
-               "\"allow\" and writing \"allow\" succeeds",
+               "\"allow\" and writing \"allow\" succeeds (contradicts u2.setgroups and "
+               "u2.write_allow)",
     .needs = {.privilege = Privilege::kNone, .namespaces = CLONE_NEWUSER, .min_kernel = {3, 8}},
     .expect = {ExpectText("u2.setgroups", StrEq("deny")),
                ExpectCall("u2.write_allow", FailsWith(EPERM))},
