@@ -13,6 +13,7 @@
 
 #include "../common/requires_cap_sys_admin.h"
 #include "nsconform/case.h"
+#include "uts_util.h"
 
 namespace nsc::cases {
 namespace {
@@ -42,7 +43,10 @@ void SethostnameChecksOwnerUserns(const Probe& p) {
     p.Value("inner.cap_sys_admin", HasEffectiveCapability(CAP_SYS_ADMIN));
     p.Call("inner.sethostname", sethostname(kOwnerTestHost, std::strlen(kOwnerTestHost)));
     p.Call("inner.unshare_uts", unshare(CLONE_NEWUTS));
-    p.Call("own_uts.sethostname", sethostname(kOwnerTestHost, std::strlen(kOwnerTestHost)));
+    // The positive arm: the same call succeeds where C owns the UTS namespace; a seccomp filter
+    // that refuses it makes the case SKIP instead of passing on the EPERM above.
+    uts::RecordSetupRename(p, "own_uts.sethostname",
+                           sethostname(kOwnerTestHost, std::strlen(kOwnerTestHost)));
     return 0;
   });
   p.Call("clone", c.pid());
@@ -60,15 +64,15 @@ NSC_CASE({
                "none over the UTS namespace, which an ancestor owns), sethostname() returns "
                "EPERM; after a further unshare(CLONE_NEWUTS) it succeeds",
     .control = "the inner user namespace is created together with a new UTS namespace, which it "
-               "owns: the first sethostname() succeeds instead of failing with EPERM",
+               "owns: the first sethostname() succeeds (contradicts inner.sethostname)",
     .needs = {.privilege = Privilege::kUserns,
               .namespaces = CLONE_NEWUSER | CLONE_NEWUTS,
               .min_kernel = {3, 8}},
-    .expect = {Expect("inner.cap_sys_admin", Eq(1)),
-               ExpectCall("inner.sethostname", FailsWith(EPERM)),
-               ExpectCall("inner.unshare_uts", Succeeds()),
-               ExpectCall("own_uts.sethostname", Succeeds()),
-               ExpectCall("clone", Succeeds())},
+    .preconditions = {Given(ExpectCall("clone", Succeeds())),
+                      Given(Expect("inner.cap_sys_admin", Eq(1))),
+                      Given(ExpectCall("inner.unshare_uts", Succeeds())),
+                      Given(ExpectCall("own_uts.sethostname", Succeeds()))},
+    .expect = {ExpectCall("inner.sethostname", FailsWith(EPERM))},
     .body = SethostnameChecksOwnerUserns,
 });
 
@@ -79,9 +83,15 @@ NSC_CASE({
     .references = {"clone(2), ERRORS", "unshare(2), ERRORS"},
     .observe = "without CAP_SYS_ADMIN and without a user namespace (capability dropped, or a "
                "non-root uid), unshare(CLONE_NEWUTS) returns EPERM",
-    .control = kUnshareWithoutCapSysAdminControl,
+    .control = "the caller keeps (or, unprivileged, gains in a user namespace) CAP_SYS_ADMIN: "
+               "unshare succeeds (contradicts unshare)",
     .needs = {.privilege = Privilege::kNocap, .namespaces = CLONE_NEWUTS, .min_kernel = {2, 6, 19}},
-    .expect = UnshareWithoutCapSysAdminExpectations(),
+    // Declared here until the shared flow declares its own preconditions; caller.cap_sys_admin
+    // is the factor the control removes, so it is recorded, not judged.
+    // TODO(api helper, cases/common/requires_cap_sys_admin.h): a positive arm (unshare succeeds
+    // with the capability, same run) as a precondition.
+    .preconditions = {Given(ExpectCall("clone", Succeeds()))},
+    .expect = {Record("caller.cap_sys_admin"), ExpectCall("unshare", FailsWith(EPERM))},
     .body = UnshareWithoutCapSysAdmin<CLONE_NEWUTS>,
 });
 
