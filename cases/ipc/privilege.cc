@@ -13,9 +13,15 @@ NSC_CASE({
     .references = {"clone(2), ERRORS", "unshare(2), ERRORS"},
     .observe = "without CAP_SYS_ADMIN and without a user namespace (capability dropped, or a "
                "non-root uid), unshare(CLONE_NEWIPC) returns EPERM",
-    .control = kUnshareWithoutCapSysAdminControl,
+    .control = "the caller keeps (or, unprivileged, gains in a user namespace) CAP_SYS_ADMIN: "
+               "unshare succeeds (contradicts unshare)",
     .needs = {.privilege = Privilege::kNocap, .namespaces = CLONE_NEWIPC, .min_kernel = {2, 6, 19}},
-    .expect = UnshareWithoutCapSysAdminExpectations(),
+    // Declared here until the shared flow declares its own preconditions; caller.cap_sys_admin
+    // is the factor the control removes, so it is recorded, not judged.
+    // TODO(api helper, cases/common/requires_cap_sys_admin.h): a positive arm (unshare succeeds
+    // with the capability, same run) as a precondition.
+    .preconditions = {Given(ExpectCall("clone", Succeeds()))},
+    .expect = {Record("caller.cap_sys_admin"), ExpectCall("unshare", FailsWith(EPERM))},
     .body = UnshareWithoutCapSysAdmin<CLONE_NEWIPC>,
 });
 
