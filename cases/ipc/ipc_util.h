@@ -58,6 +58,22 @@ inline int64_t ReadNumberFile(const char* path) {
   return v;
 }
 
+// Writes `value` to the sysctl file `path` and records the result under `key` (a set-up step).
+// A /proc/sys mounted read-only (containers: EROFS) or files this user namespace may not write
+// (EACCES/EPERM: kernels before per-namespace ownership of the IPC sysctls) make the case SKIP.
+inline void RecordSysctlWrite(const Probe& p, const char* key, const char* path, const char* value) {
+  const int r = WriteSmallFile(path, value);
+  const int err = errno;
+  p.Call(key, r);
+  if (r == -1 && err == EROFS) {
+    p.Skip(ReasonCode::kPreconditionUnmet, "/proc/sys is mounted read-only here (EROFS)");
+  }
+  if (r == -1 && (err == EACCES || err == EPERM)) {
+    p.Skip(ReasonCode::kInsufficientPrivilege,
+           "this user namespace may not write the IPC sysctls of its own IPC namespace");
+  }
+}
+
 // Number of entries (lines after the header) in a /proc/sysvipc/* table; -1 on error.
 inline int64_t CountSysvipcEntries(const char* path) {
   char buf[8192];
