@@ -173,6 +173,25 @@ inline int CreateVethPair(const char* name, const char* peer, int peer_ns_fd = -
   return req.Send();
 }
 
+// CreateVethPair as a set-up step: records the result under `key` (a precondition of the
+// rules that use it) and stops the case when it fails: SKIP when the veth link type is not
+// available here (EOPNOTSUPP: built as a module that is not loaded and cannot be loaded, e.g.
+// inside a container), ERROR/SETUP_FAILED otherwise. Never a verdict.
+inline void CreateVethForSetup(const Probe& p, const char* key, const char* name, const char* peer,
+                               int peer_ns_fd = -1) {
+  const int r = CreateVethPair(name, peer, peer_ns_fd);
+  const int err = errno;
+  p.Call(key, r);
+  if (r == 0) return;
+  if (err == EOPNOTSUPP) {
+    p.Skip(ReasonCode::kPreconditionUnmet,
+           "the veth link type is not available here (EOPNOTSUPP: module not loaded and not "
+           "loadable)");
+  }
+  errno = err;
+  p.SetupFailed("creating a veth pair over rtnetlink");
+}
+
 // Calls fn(fd, ifr) with an AF_INET datagram socket and an ifreq naming `name`, for interface
 // ioctls; returns fn's result, or -1 with errno if the socket cannot be made.
 template <typename Fn>
@@ -279,6 +298,14 @@ inline int NetDevLists(const char* path, const char* name) {
       }) < 0) {
     return -1;
   }
+  return found;
+}
+
+// NetDevLists for an observation: 1 or 0; a file that cannot be read is a missing input and
+// makes the case SKIP (never compared as -1).
+inline int64_t NetDevListsOrSkip(const Probe& p, const char* path, const char* name) {
+  const int found = NetDevLists(path, name);
+  if (found < 0) p.Skip(ReasonCode::kPreconditionUnmet, "a /proc/PID/net/dev file cannot be read");
   return found;
 }
 
