@@ -90,7 +90,7 @@ void ObjectsDestroyedWithNs(const Probe& p) {
     go.Wait();
     return 0;
   });
-  p.Call("body.clone", m.pid());
+  RecordCloneForSetup(p, "body.clone", m, "clone(CLONE_NEWIPC)");
   if (!m.ok()) return;
   ready.CloseWriteEnd();
   go.CloseReadEnd();

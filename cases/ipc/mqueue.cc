@@ -63,12 +63,12 @@ void PosixMqIsolated(const Probe& p) {
       p.Call("B.mq_open", r.get());
       return 0;
     });
-    p.Call("A.clone", b.pid());
+    RecordCloneForSetup(p, "A.clone", b, "clone(CLONE_NEWIPC)");
     b.Wait();
     if (q.valid()) MqUnlink(name.c_str());
     return 0;
   });
-  p.Call("body.clone", a.pid());
+  RecordCloneForSetup(p, "body.clone", a, "clone(CLONE_NEWIPC)");
   a.Wait();
 }
 
@@ -153,7 +153,7 @@ void MqueueMountPinsNs(const Probe& p) {
       ready.Send(wd);
       return 0;
     });
-    p.Call("holder.clone", c.pid());
+    RecordCloneForSetup(p, "holder.clone", c, "clone(CLONE_NEWIPC)");
     ready.CloseWriteEnd();
     int64_t wd = -1;
     if (!ready.Receive(&wd)) p.SetupFailed("C exited before setting up its queue");
@@ -169,7 +169,7 @@ void MqueueMountPinsNs(const Probe& p) {
     p.Call("holder.create_through_mount", created.get());
     return 0;
   });
-  p.Call("body.clone", h.pid());
+  RecordCloneForSetup(p, "body.clone", h, "clone(CLONE_NEWIPC)");
   h.Wait();
 }
 

@@ -49,14 +49,14 @@ void SysvObjectsIsolated(const Probe& p) {
       p.Call("B.semget", semget(kKey, 0, 0));
       return 0;
     });
-    p.Call("A.clone", b.pid());
+    RecordCloneForSetup(p, "A.clone", b, "clone(CLONE_NEWIPC)");
     b.Wait();
     if (msq >= 0) msgctl(msq, IPC_RMID, nullptr);
     if (shm >= 0) shmctl(shm, IPC_RMID, nullptr);
     if (sem >= 0) semctl(sem, 0, IPC_RMID);
     return 0;
   });
-  p.Call("body.clone", a.pid());
+  RecordCloneForSetup(p, "body.clone", a, "clone(CLONE_NEWIPC)");
   a.Wait();
 }
 
@@ -115,7 +115,7 @@ void SysctlsPerNs(const Probe& p) {
       p.Value("B.sysvipc_msg_entries", CountSysvipcEntries("/proc/sysvipc/msg"));
       return 0;
     });
-    p.Call("A.clone", b.pid());
+    RecordCloneForSetup(p, "A.clone", b, "clone(CLONE_NEWIPC)");
     written.CloseReadEnd();
     PathBuf value;
     value.Add(msgmax + 1);
@@ -140,7 +140,7 @@ void SysctlsPerNs(const Probe& p) {
     if (msq >= 0) msgctl(msq, IPC_RMID, nullptr);
     return 0;
   });
-  p.Call("body.clone", a.pid());
+  RecordCloneForSetup(p, "body.clone", a, "clone(CLONE_NEWIPC)");
   a.Wait();
   p.Value("parent.msgmax_after", ReadNumberFile("/proc/sys/kernel/msgmax"));
   p.Value("parent.mq_msg_max_after", ReadNumberFile("/proc/sys/fs/mqueue/msg_max"));
@@ -215,12 +215,15 @@ void UnshareImpliesSysvsem(const Probe& p) {
       p.Call("B.semop_undo", semop(sem, &up, 1));
       to_a.Signal();
       if (!to_b.Wait()) return 1;
-      p.Call("B.unshare", unshare(p.Pick(static_cast<int>(CLONE_NEWIPC), 0)));
+      const int unshared = unshare(p.Pick(static_cast<int>(CLONE_NEWIPC), 0));
+      const int err = errno;
+      p.Call("B.unshare", unshared);
+      if (unshared == -1) NamespaceSetupFailed(p, err, "unshare(CLONE_NEWIPC)");
       to_a.Signal();
       to_b.Wait();  // EOF: A has read the value
       return 0;
     });
-    p.Call("A.clone", b.pid());
+    RecordCloneForSetup(p, "A.clone", b, "fork of B in A's IPC namespace");
     to_a.CloseWriteEnd();
     to_b.CloseReadEnd();
     if (!to_a.Wait()) p.SetupFailed("B exited before its semop");
@@ -234,7 +237,7 @@ void UnshareImpliesSysvsem(const Probe& p) {
     semctl(sem, 0, IPC_RMID);
     return 0;
   });
-  p.Call("body.clone", a.pid());
+  RecordCloneForSetup(p, "body.clone", a, "clone(CLONE_NEWIPC)");
   a.Wait();
 }
 
@@ -265,8 +268,8 @@ NSC_CASE({
 // Control: clone(CLONE_NEWIPC|SIGCHLD) without CLONE_SYSVSEM, which succeeds.
 void CloneNewipcWithSysvsemEinval(const Probe& p) {
   ChildProcess alone = Spawn(CLONE_NEWIPC, [] { return 0; });
-  p.Call("clone_newipc_alone", alone.pid());
-  if (alone.ok()) alone.Wait();
+  RecordCloneForSetup(p, "clone_newipc_alone", alone, "clone(CLONE_NEWIPC) without CLONE_SYSVSEM");
+  alone.Wait();
   ChildProcess c = Spawn(p.Flags(CLONE_NEWIPC | CLONE_SYSVSEM, CLONE_SYSVSEM), [] { return 0; });
   p.Call("clone", c.pid());
   if (c.ok()) c.Wait();

@@ -70,7 +70,7 @@ void SetnsCaps(const Probe& p) {
     const int r = setns(target.get(), CLONE_NEWNS);
     const int err = errno;
     p.Call("all_caps.setns", r);
-    if (r == -1) SkipIfFiltered(p, err, "a seccomp filter refuses setns(CLONE_NEWNS)");
+    if (r == -1) NamespaceSetupFailed(p, err, "setns(CLONE_NEWNS) with every capability");
     p.NsId("all_caps.mnt_after", "/proc/self/ns/mnt");
   });
   b.Release();
@@ -108,7 +108,7 @@ void SetnsSharedFsEinval(const Probe& p) {
     const int r = setns(target.get(), CLONE_NEWNS);
     const int err = errno;
     p.Call("plain.setns", r);
-    if (r == -1) SkipIfFiltered(p, err, "a seccomp filter refuses setns(CLONE_NEWNS)");
+    if (r == -1) NamespaceSetupFailed(p, err, "setns(CLONE_NEWNS) with every capability");
   });
   ChildProcess sharer = Spawn(p.Flags(CLONE_FS, CLONE_FS), [&] {
     const int r = setns(target.get(), CLONE_NEWNS);
@@ -147,8 +147,10 @@ void CloneNewnsWithFsEinval(const Probe& p) {
   EnterScratch(p);
   const pid_t alone = CloneProcess(CLONE_NEWNS);
   if (alone == 0) _exit(0);
+  const int alone_err = errno;
   p.Call("clone_newns_alone", alone);
   if (alone > 0) ChildProcess(alone).Wait();
+  if (alone < 0) NamespaceSetupFailed(p, alone_err, "clone(CLONE_NEWNS) without CLONE_FS");
   const pid_t pid = CloneProcess(p.Flags(CLONE_NEWNS | CLONE_FS, CLONE_FS));
   if (pid == 0) _exit(0);
   p.Call("clone_newns_fs", pid);
@@ -201,11 +203,11 @@ void RequiresCapSysAdmin(const Probe& p) {
   if (with_cap == 0) _exit(0);
   p.Call("with_cap.clone", with_cap);
   if (with_cap > 0) ChildProcess(with_cap).Wait();
-  if (with_cap < 0) SkipIfFiltered(p, clone_err, "a seccomp filter refuses clone(CLONE_NEWNS)");
+  if (with_cap < 0) NamespaceSetupFailed(p, clone_err, "clone(CLONE_NEWNS) with CAP_SYS_ADMIN");
   const int unshared = unshare(CLONE_NEWNS);
   const int unshare_err = errno;
   p.Call("with_cap.unshare", unshared);
-  if (unshared == -1) SkipIfFiltered(p, unshare_err, "a seccomp filter refuses unshare(CLONE_NEWNS)");
+  if (unshared == -1) NamespaceSetupFailed(p, unshare_err, "unshare(CLONE_NEWNS) with CAP_SYS_ADMIN");
   if (!p.control()) NSC_SETUP(p, DropCapability(CAP_SYS_ADMIN), "capset without CAP_SYS_ADMIN");
   const pid_t pid = CloneProcess(CLONE_NEWNS);
   if (pid == 0) _exit(0);

@@ -108,7 +108,7 @@ void DevicesIsolated(const Probe& p) {
       checked.Wait();  // EOF: P has looked; the namespace (and nscB*) may go now
       return 0;
     });
-    p.Call("outer.clone", inner.pid());
+    RecordCloneForSetup(p, "outer.clone", inner, "clone(CLONE_NEWNET)");
     created.CloseWriteEnd();
     checked.CloseReadEnd();
     if (!created.Wait()) p.SetupFailed("N exited before creating its devices");
@@ -117,7 +117,7 @@ void DevicesIsolated(const Probe& p) {
     inner.Wait();
     return 0;
   });
-  p.Call("body.clone", outer.pid());
+  RecordCloneForSetup(p, "body.clone", outer, "clone(CLONE_NEWNET)");
   outer.Wait();
 }
 
@@ -180,7 +180,7 @@ void ProcNetIsPerProcess(const Probe& p) {
       done.Wait();  // EOF: P has read /proc/N/net/dev
       return 0;
     });
-    p.Call("outer.clone", inner.pid());
+    RecordCloneForSetup(p, "outer.clone", inner, "clone(CLONE_NEWNET)");
     looked.CloseWriteEnd();
     done.CloseReadEnd();
     if (!looked.Wait()) p.SetupFailed("N exited early");
@@ -192,7 +192,7 @@ void ProcNetIsPerProcess(const Probe& p) {
     inner.Wait();
     return 0;
   });
-  p.Call("body.clone", outer.pid());
+  RecordCloneForSetup(p, "body.clone", outer, "clone(CLONE_NEWNET)");
   outer.Wait();
 }
 
@@ -253,7 +253,7 @@ void VethDestroyedWithNs(const Probe& p) {
       release.Wait();  // EOF: P is done with this namespace
       return 0;
     });
-    p.Call("outer.clone", inner.pid());
+    RecordCloneForSetup(p, "outer.clone", inner, "clone(CLONE_NEWNET)");
     if (!inner.ok()) return 1;
     release.CloseReadEnd();
     const PathBuf inner_ns = ProcPath(inner.pid(), "ns/net");
@@ -273,7 +273,7 @@ void VethDestroyedWithNs(const Probe& p) {
     target.Reset();
     return 0;
   });
-  p.Call("body.clone", outer.pid());
+  RecordCloneForSetup(p, "body.clone", outer, "clone(CLONE_NEWNET)");
   outer.Wait();
 }
 

@@ -50,11 +50,11 @@ void PortsIsolated(const Probe& p) {
       p.Call("B.bind", second.get());
       return 0;
     });
-    p.Call("A.clone", b.pid());
+    RecordCloneForSetup(p, "A.clone", b, "clone(CLONE_NEWNET)");
     b.Wait();
     return 0;
   });
-  p.Call("body.clone", a.pid());
+  RecordCloneForSetup(p, "body.clone", a, "clone(CLONE_NEWNET)");
   a.Wait();
 }
 
@@ -116,11 +116,11 @@ void AbstractUnixIsolated(const Probe& p) {
       p.Call("B.connect", ConnectTo(addr, len));
       return 0;
     });
-    p.Call("A.clone", b.pid());
+    RecordCloneForSetup(p, "A.clone", b, "clone(CLONE_NEWNET)");
     b.Wait();
     return 0;
   });
-  p.Call("body.clone", a.pid());
+  RecordCloneForSetup(p, "body.clone", a, "clone(CLONE_NEWNET)");
   a.Wait();
 }
 

@@ -19,6 +19,7 @@
 namespace nsc::cases {
 namespace {
 
+using uts::RecordCloneForSetup;
 using uts::RecordSetupRename;
 
 using ::testing::Eq;
@@ -90,12 +91,12 @@ void CopiedAtCreation(const Probe& p) {
     ChildProcess g;
     if (p.control()) {
       g = spawn_g();
-      p.Call("creator.clone", g.pid());
+      RecordCloneForSetup(p, "creator.clone", g, "clone(CLONE_NEWUTS) of the second namespace");
       SetNames(p, "creator", kCopiedHost, kCopiedDomain);
     } else {
       SetNames(p, "creator", kCopiedHost, kCopiedDomain);
       g = spawn_g();
-      p.Call("creator.clone", g.pid());
+      RecordCloneForSetup(p, "creator.clone", g, "clone(CLONE_NEWUTS) of the second namespace");
     }
     RecordNames(p, "creator");
     go.CloseReadEnd();
@@ -103,7 +104,7 @@ void CopiedAtCreation(const Probe& p) {
     g.Wait();
     return 0;
   });
-  p.Call("body.clone", c.pid());
+  RecordCloneForSetup(p, "body.clone", c, "clone(CLONE_NEWUTS)");
   c.Wait();
 }
 
@@ -158,8 +159,7 @@ void NameIsolated(const Probe& p, bool hostname) {
     done.Wait();  // EOF once the body has finished reading
     return 0;
   });
-  p.Call("body.clone", w.pid());
-  if (!w.ok()) return;
+  RecordCloneForSetup(p, "body.clone", w, "clone(CLONE_NEWUTS) of the writer");
   written.CloseWriteEnd();
   done.CloseReadEnd();
   if (!written.Wait()) p.SetupFailed("writer exited before setting the name");
@@ -253,8 +253,7 @@ void SetnsJoins(const Probe& p) {
     p.Text("target.hostname_after", name);
     return 0;
   });
-  p.Call("body.clone", t.pid());
-  if (!t.ok()) return;
+  RecordCloneForSetup(p, "body.clone", t, "clone(CLONE_NEWUTS) of the target");
   named.CloseWriteEnd();
   joined.CloseReadEnd();
   if (!named.Wait()) p.SetupFailed("target exited before naming its namespace");
@@ -273,6 +272,7 @@ void SetnsJoins(const Probe& p) {
                       sethostname(kChangedByJoiner, std::strlen(kChangedByJoiner)));
     return 0;
   });
+  if (!j.ok()) uts::NamespaceSetupFailed(p, errno, "clone(CLONE_NEWUTS) of the joiner");
   j.Wait();
   joined.Signal();
   t.Wait();
