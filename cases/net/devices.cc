@@ -77,6 +77,7 @@ int64_t CountInSysfsOf(const char* names) {
 //  4. P records whether its /proc/self/net/dev lists nscB0 while N is still alive.
 void DevicesIsolated(const Probe& p) {
   const NsFileId start = NsFileIdOf("/proc/self/ns/net");
+  NetDevListsOrSkip(p, "/proc/self/net/dev", "lo");  // the host's list must be readable
   PathBuf body_devices;
   NetDevNames("/proc/self/net/dev", body_devices);
   ChildProcess outer = Spawn(CLONE_NEWNET, [&] {
