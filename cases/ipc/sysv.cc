@@ -49,14 +49,14 @@ void SysvObjectsIsolated(const Probe& p) {
       p.Call("B.semget", semget(kKey, 0, 0));
       return 0;
     });
-    p.Call("A.clone", b.pid());
+    RecordCloneForSetup(p, "A.clone", b, "clone(CLONE_NEWIPC)");
     b.Wait();
     if (msq >= 0) msgctl(msq, IPC_RMID, nullptr);
     if (shm >= 0) shmctl(shm, IPC_RMID, nullptr);
     if (sem >= 0) semctl(sem, 0, IPC_RMID);
     return 0;
   });
-  p.Call("body.clone", a.pid());
+  RecordCloneForSetup(p, "body.clone", a, "clone(CLONE_NEWIPC)");
   a.Wait();
 }
 
@@ -69,14 +69,15 @@ NSC_CASE({
                "with key K; in a second new namespace B, msgget/shmget/semget(K, 0) fail with "
                "ENOENT",
     .control = "B is cloned without CLONE_NEWIPC and shares A's (case-created) namespace: it "
-               "finds all three objects",
+               "finds all three objects (contradicts B.msgget, B.shmget and B.semget)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWIPC, .min_kernel = {2, 6, 19}},
-    .expect = {ExpectCall("A.msgget", SucceedsWith(Ge(0))),
-               ExpectCall("A.shmget", SucceedsWith(Ge(0))),
-               ExpectCall("A.semget", SucceedsWith(Ge(0))), ExpectCall("A.clone", Succeeds()),
-               ExpectDifferentNs("B.ipc_ns", "A.ipc_ns"),
-               ExpectCall("B.msgget", FailsWith(ENOENT)), ExpectCall("B.shmget", FailsWith(ENOENT)),
-               ExpectCall("B.semget", FailsWith(ENOENT)), ExpectCall("body.clone", Succeeds())},
+    .preconditions = {Given(ExpectCall("body.clone", Succeeds())),
+                      Given(ExpectCall("A.msgget", SucceedsWith(Ge(0)))),
+                      Given(ExpectCall("A.shmget", SucceedsWith(Ge(0)))),
+                      Given(ExpectCall("A.semget", SucceedsWith(Ge(0)))),
+                      Given(ExpectCall("A.clone", Succeeds()))},
+    .expect = {ExpectCall("B.msgget", FailsWith(ENOENT)), ExpectCall("B.shmget", FailsWith(ENOENT)),
+               ExpectCall("B.semget", FailsWith(ENOENT)), Record("A.ipc_ns"), Record("B.ipc_ns")},
     .body = SysvObjectsIsolated,
 });
 
@@ -98,7 +99,10 @@ void SysctlsPerNs(const Probe& p) {
     RequireCaseIpcNs(p, start, "A");
     const int64_t msgmax = ReadNumberFile("/proc/sys/kernel/msgmax");
     const int64_t mq_msg_max = ReadNumberFile("/proc/sys/fs/mqueue/msg_max");
-    if (msgmax < 0 || mq_msg_max < 0) p.SetupFailed("reading A's msgmax / mqueue msg_max");
+    if (msgmax < 0 || mq_msg_max < 0) {
+      p.Skip(ReasonCode::kPreconditionUnmet,
+             "/proc/sys/kernel/msgmax or /proc/sys/fs/mqueue/msg_max cannot be read");
+    }
     p.Value("new_ns.msgmax_initial", msgmax);
     p.Value("new_ns.mq_msg_max_initial", mq_msg_max);
     Barrier written;
@@ -111,14 +115,14 @@ void SysctlsPerNs(const Probe& p) {
       p.Value("B.sysvipc_msg_entries", CountSysvipcEntries("/proc/sysvipc/msg"));
       return 0;
     });
-    p.Call("A.clone", b.pid());
+    RecordCloneForSetup(p, "A.clone", b, "clone(CLONE_NEWIPC)");
     written.CloseReadEnd();
     PathBuf value;
     value.Add(msgmax + 1);
-    p.Call("A.write_msgmax", WriteSmallFile("/proc/sys/kernel/msgmax", value.c_str()));
+    RecordSysctlWrite(p, "A.write_msgmax", "/proc/sys/kernel/msgmax", value.c_str());
     PathBuf mq_value;
     mq_value.Add(mq_msg_max + 1);
-    p.Call("A.write_mq_msg_max", WriteSmallFile("/proc/sys/fs/mqueue/msg_max", mq_value.c_str()));
+    RecordSysctlWrite(p, "A.write_mq_msg_max", "/proc/sys/fs/mqueue/msg_max", mq_value.c_str());
     p.Value("A.msgmax", ReadNumberFile("/proc/sys/kernel/msgmax"));
     p.Value("A.mq_msg_max", ReadNumberFile("/proc/sys/fs/mqueue/msg_max"));
     const int msq = msgget(kKey, IPC_CREAT | IPC_EXCL | 0600);
@@ -136,7 +140,7 @@ void SysctlsPerNs(const Probe& p) {
     if (msq >= 0) msgctl(msq, IPC_RMID, nullptr);
     return 0;
   });
-  p.Call("body.clone", a.pid());
+  RecordCloneForSetup(p, "body.clone", a, "clone(CLONE_NEWIPC)");
   a.Wait();
   p.Value("parent.msgmax_after", ReadNumberFile("/proc/sys/kernel/msgmax"));
   p.Value("parent.mq_msg_max_after", ReadNumberFile("/proc/sys/fs/mqueue/msg_max"));
@@ -154,21 +158,35 @@ NSC_CASE({
                "(kernel defaults or copies of the creator's: not documented; a namespace created "
                "after A's write tells them apart)",
     .control = "B is cloned without CLONE_NEWIPC and shares A's (case-created) namespace: it "
-               "reads A's new values and lists A's queue",
+               "reads A's new values and lists A's queue (contradicts B.msgmax, B.mq_msg_max and "
+               "B.sysvipc_msg_entries)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWIPC, .min_kernel = {2, 6, 19}},
-    .expect = {ExpectCall("A.clone", Succeeds()), ExpectCall("A.write_msgmax", Succeeds()),
-               ExpectCall("A.write_mq_msg_max", Succeeds()),
-               ExpectCall("A.msgget", SucceedsWith(Ge(0))),
-               Expect("A.sysvipc_msg_entries", Eq(1)),
-               ExpectDifferentValue("B.msgmax", "A.msgmax"),
+    // A value that cannot be read is a missing input (SKIP), never compared as -1.
+    .preconditions = {Given(ExpectCall("body.clone", Succeeds())),
+                      Given(Expect("parent.msgmax_before", Ge(0)), ReasonCode::kPreconditionUnmet),
+                      Given(Expect("parent.mq_msg_max_before", Ge(0)),
+                            ReasonCode::kPreconditionUnmet),
+                      Given(ExpectCall("A.clone", Succeeds())),
+                      Given(ExpectCall("A.write_msgmax", Succeeds())),
+                      Given(ExpectCall("A.write_mq_msg_max", Succeeds())),
+                      Given(Expect("A.msgmax", Ge(0)), ReasonCode::kPreconditionUnmet),
+                      Given(Expect("A.mq_msg_max", Ge(0)), ReasonCode::kPreconditionUnmet),
+                      Given(ExpectCall("A.msgget", SucceedsWith(Ge(0)))),
+                      Given(Expect("A.sysvipc_msg_entries", Eq(1)), ReasonCode::kPreconditionUnmet),
+                      Given(Expect("B.msgmax", Ge(0)), ReasonCode::kPreconditionUnmet),
+                      Given(Expect("B.mq_msg_max", Ge(0)), ReasonCode::kPreconditionUnmet),
+                      Given(Expect("B.sysvipc_msg_entries", Ge(0)), ReasonCode::kPreconditionUnmet),
+                      Given(Expect("parent.msgmax_after", Ge(0)), ReasonCode::kPreconditionUnmet),
+                      Given(Expect("parent.mq_msg_max_after", Ge(0)),
+                            ReasonCode::kPreconditionUnmet)},
+    .expect = {ExpectDifferentValue("B.msgmax", "A.msgmax"),
                ExpectDifferentValue("B.mq_msg_max", "A.mq_msg_max"),
                Expect("B.sysvipc_msg_entries", Eq(0)),
                ExpectSameValue("parent.msgmax_after", "parent.msgmax_before"),
                ExpectSameValue("parent.mq_msg_max_after", "parent.mq_msg_max_before"),
                Record("new_ns.msgmax_initial"), Record("new_ns.mq_msg_max_initial"),
                Record("created_after_write.msgmax_initial"),
-               Record("created_after_write.mq_msg_max_initial"),
-               ExpectCall("body.clone", Succeeds())},
+               Record("created_after_write.mq_msg_max_initial")},
     .body = SysctlsPerNs,
 });
 
@@ -197,12 +215,15 @@ void UnshareImpliesSysvsem(const Probe& p) {
       p.Call("B.semop_undo", semop(sem, &up, 1));
       to_a.Signal();
       if (!to_b.Wait()) return 1;
-      p.Call("B.unshare", unshare(p.Pick(static_cast<int>(CLONE_NEWIPC), 0)));
+      const int unshared = unshare(p.Pick(static_cast<int>(CLONE_NEWIPC), 0));
+      const int err = errno;
+      p.Call("B.unshare", unshared);
+      if (unshared == -1) NamespaceSetupFailed(p, err, "unshare(CLONE_NEWIPC)");
       to_a.Signal();
       to_b.Wait();  // EOF: A has read the value
       return 0;
     });
-    p.Call("A.clone", b.pid());
+    RecordCloneForSetup(p, "A.clone", b, "fork of B in A's IPC namespace");
     to_a.CloseWriteEnd();
     to_b.CloseReadEnd();
     if (!to_a.Wait()) p.SetupFailed("B exited before its semop");
@@ -216,7 +237,7 @@ void UnshareImpliesSysvsem(const Probe& p) {
     semctl(sem, 0, IPC_RMID);
     return 0;
   });
-  p.Call("body.clone", a.pid());
+  RecordCloneForSetup(p, "body.clone", a, "clone(CLONE_NEWIPC)");
   a.Wait();
 }
 
@@ -229,19 +250,26 @@ NSC_CASE({
                "unshare(CLONE_NEWIPC) and stays alive: seen from the original namespace the value "
                "has reverted to 0",
     .control = "the process calls unshare(0) instead: its adjustment stays pending and the value "
-               "remains 1 until it exits",
+               "remains 1 until it exits (contradicts after_unshare.semval)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWIPC, .min_kernel = {2, 6, 26}},
-    .expect = {ExpectCall("B.semop_undo", Succeeds()), Expect("before_unshare.semval", Eq(1)),
-               ExpectCall("B.unshare", Succeeds()), Expect("after_unshare.semval", Eq(0)),
-               Expect("after_exit.semval", Eq(0)), ExpectCall("A.clone", Succeeds()),
-               ExpectCall("body.clone", Succeeds())},
+    .preconditions = {Given(ExpectCall("body.clone", Succeeds())),
+                      Given(ExpectCall("A.clone", Succeeds())),
+                      Given(ExpectCall("B.semop_undo", Succeeds())),
+                      Given(Expect("before_unshare.semval", Eq(1))),
+                      Given(ExpectCall("B.unshare", Succeeds()))},
+    .expect = {Expect("after_unshare.semval", Eq(0)), Expect("after_exit.semval", Eq(0))},
     .body = UnshareImpliesSysvsem,
 });
 
-// Flow: clone(CLONE_NEWIPC|CLONE_SYSVSEM|SIGCHLD) is recorded; a child that was created anyway
-// exits at once (it could only be in a new, case-owned IPC namespace).
+// Flow: 1. the positive arm: clone(CLONE_NEWIPC|SIGCHLD) succeeds here (so an EINVAL below is
+// not a filter refusing CLONE_NEWIPC); 2. clone(CLONE_NEWIPC|CLONE_SYSVSEM|SIGCHLD) is recorded;
+// a child that was created anyway exits at once (it could only be in a new, case-owned IPC
+// namespace).
 // Control: clone(CLONE_NEWIPC|SIGCHLD) without CLONE_SYSVSEM, which succeeds.
 void CloneNewipcWithSysvsemEinval(const Probe& p) {
+  ChildProcess alone = Spawn(CLONE_NEWIPC, [] { return 0; });
+  RecordCloneForSetup(p, "clone_newipc_alone", alone, "clone(CLONE_NEWIPC) without CLONE_SYSVSEM");
+  alone.Wait();
   ChildProcess c = Spawn(p.Flags(CLONE_NEWIPC | CLONE_SYSVSEM, CLONE_SYSVSEM), [] { return 0; });
   p.Call("clone", c.pid());
   if (c.ok()) c.Wait();
@@ -253,8 +281,9 @@ NSC_CASE({
     .source = {"clone(2)", "CLONE_NEWIPC"},
     .references = {"clone(2), ERRORS"},
     .observe = "clone(CLONE_NEWIPC|CLONE_SYSVSEM|SIGCHLD) returns -1 with EINVAL",
-    .control = "clone(CLONE_NEWIPC|SIGCHLD) without CLONE_SYSVSEM succeeds",
+    .control = "clone(CLONE_NEWIPC|SIGCHLD) without CLONE_SYSVSEM succeeds (contradicts clone)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWIPC, .min_kernel = {2, 6, 19}},
+    .preconditions = {Given(ExpectCall("clone_newipc_alone", Succeeds()))},
     .expect = {ExpectCall("clone", FailsWith(EINVAL))},
     .body = CloneNewipcWithSysvsemEinval,
 });

@@ -85,10 +85,13 @@ NSC_CASE({
     .references = {"unshare(2), CLONE_NEWNS", "proc_pid_mountinfo(5)"},
     .observe = "mountinfo before and after unshare(CLONE_NEWNS): the same multiset of mount points "
                "(field 5), and none of the mount IDs (field 1) of the new list occurs in the old one",
-    .control = "no unshare: the second snapshot is of the same namespace, so every mount ID recurs",
+    .control = "no unshare: the second snapshot is of the same namespace, so every mount ID recurs "
+               "(contradicts after.ids_also_in_before)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWNS, .min_kernel = {2, 6, 26}},
-    .expect = {Expect("before.mounts", Gt(1)), ExpectSameValue("after.mounts", "before.mounts"),
-               Expect("mount_points_differing", Eq(0)), Expect("after.ids_also_in_before", Eq(0)),
+    .preconditions = {Given(Expect("before.mounts", Gt(1)))},
+    .expect = {ExpectSameValue("after.mounts", "before.mounts"),
+               Expect("mount_points_differing", Eq(0)),
+               Expect("after.ids_also_in_before", Eq(0)),
                Record("fs.mount_max")},
     .body = CopyOnCreate,
 });
@@ -130,11 +133,15 @@ NSC_CASE({
                "unmounts an inherited one: the parent's mountinfo does not list the new mount and "
                "still lists the one the child removed",
     .control = "the child does not create a mount namespace (it shares the case's private one), so "
-               "the parent sees the child's mount and loses the unmounted one",
+               "the parent sees the child's mount and loses the unmounted one "
+               "(contradicts parent.sees_child_mount and parent.still_has_pre)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWNS, .min_kernel = {2, 6, 26}},
-    .expect = {ExpectCall("child.make_private", Succeeds()), ExpectCall("child.mount", Succeeds()),
-               ExpectCall("child.umount_pre", Succeeds()), Expect("child.sees_own_mount", Eq(1)),
-               Expect("parent.sees_child_mount", Eq(0)), Expect("parent.still_has_pre", Eq(1))},
+    .preconditions = {Given(ExpectCall("child.make_private", Succeeds())),
+                      Given(ExpectCall("child.mount", Succeeds())),
+                      Given(ExpectCall("child.umount_pre", Succeeds())),
+                      Given(Expect("child.sees_own_mount", Eq(1)))},
+    .expect = {Expect("parent.sees_child_mount", Eq(0)),
+               Expect("parent.still_has_pre", Eq(1))},
     .body = IsolatedWhenPrivate,
 });
 
@@ -192,7 +199,8 @@ NSC_CASE({
                "/proc/C/mounts and /proc/C/mountstats read from outside list it, so does the "
                "mountinfo of another process in C's namespace; /proc/self/mountinfo outside does not",
     .control = "C is cloned without CLONE_NEWNS (it shares the case's private namespace): the "
-               "reader's own mountinfo lists the mount too",
+               "reader's own mountinfo lists the mount too "
+               "(contradicts outside.self_mountinfo_lists)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWNS, .min_kernel = {2, 6, 26}},
     .expect = {Expect("outside.child_mountinfo_lists", Eq(1)),
                Expect("outside.child_mounts_lists", Eq(1)),
@@ -250,11 +258,15 @@ NSC_CASE({
                "A, where they are not mount points, rmdir(D), unlink(F) and rename(new, G) return 0 "
                "and the three mounts vanish from B's mountinfo",
     .control = "the mounts are made in the case's own namespace (no CLONE_NEWNS), so the paths are "
-               "local mount points: the calls fail with EBUSY and the mounts stay",
+               "local mount points: the calls fail with EBUSY and the mounts stay "
+               "(contradicts a.rmdir, a.unlink, a.rename_over and b.mounts_at_*)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWNS, .min_kernel = {3, 18}},
-    .expect = {Expect("b.mounts_before", Eq(3)), ExpectCall("a.rmdir", Succeeds()),
-               ExpectCall("a.unlink", Succeeds()), ExpectCall("a.rename_over", Succeeds()),
-               Expect("b.mounts_at_d", Eq(0)), Expect("b.mounts_at_f", Eq(0)),
+    .preconditions = {Given(Expect("b.mounts_before", Eq(3)))},
+    .expect = {ExpectCall("a.rmdir", Succeeds()),
+               ExpectCall("a.unlink", Succeeds()),
+               ExpectCall("a.rename_over", Succeeds()),
+               Expect("b.mounts_at_d", Eq(0)),
+               Expect("b.mounts_at_f", Eq(0)),
                Expect("b.mounts_at_g", Eq(0))},
     .body = UnlinkForeignMountpoint,
 });

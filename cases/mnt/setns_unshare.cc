@@ -65,7 +65,12 @@ void SetnsCaps(const Probe& p) {
     p.Call("not_owner_admin.setns", setns(target.get(), CLONE_NEWNS));
   });
   InChild(p, [&] {
-    p.Call("all_caps.setns", setns(target.get(), CLONE_NEWNS));
+    // The positive arm: with every capability the same call succeeds (a filter that refuses
+    // setns makes the case SKIP instead of passing on the EPERMs above).
+    const int r = setns(target.get(), CLONE_NEWNS);
+    const int err = errno;
+    p.Call("all_caps.setns", r);
+    if (r == -1) NamespaceSetupFailed(p, err, "setns(CLONE_NEWNS) with every capability");
     p.NsId("all_caps.mnt_after", "/proc/self/ns/mnt");
   });
   b.Release();
@@ -79,24 +84,32 @@ NSC_CASE({
     .observe = "setns(mntns_fd, CLONE_NEWNS) returns EPERM without CAP_SYS_CHROOT, without "
                "CAP_SYS_ADMIN, and from a child user namespace (no CAP_SYS_ADMIN in the target's "
                "owner); with all of them it succeeds and the caller is then in the target",
-    .control = "no capability is dropped and no user namespace entered: every setns succeeds",
+    .control = "no capability is dropped and no user namespace entered: every setns succeeds "
+               "(contradicts no_sys_chroot.setns, no_sys_admin.setns and not_owner_admin.setns)",
     .needs = {.privilege = Privilege::kNocap, .namespaces = CLONE_NEWNS | CLONE_NEWUSER,
               .min_kernel = {3, 8}, .needs_userns = true},
+    .preconditions = {Given(ExpectCall("all_caps.setns", Succeeds()))},
     .expect = {ExpectCall("no_sys_chroot.setns", FailsWith(EPERM)),
                ExpectCall("no_sys_admin.setns", FailsWith(EPERM)),
                ExpectCall("not_owner_admin.setns", FailsWith(EPERM)),
-               ExpectCall("all_caps.setns", Succeeds()),
                ExpectSameNs("all_caps.mnt_after", "target.mnt")},
     .body = SetnsCaps,
 });
 
-// Flow: 1. private namespace A; B = clone(CLONE_NEWNS), parked; open B's ns link; 2. a child
-// created with clone(CLONE_FS) (it shares the body's root, cwd and umask) calls
-// setns(fd, CLONE_NEWNS) and records the result and errno.
+// Flow: 1. private namespace A; B = clone(CLONE_NEWNS), parked; open B's ns link; 2. the
+// positive arm: a plain child (no CLONE_FS) joins B with setns; 3. a child created with
+// clone(CLONE_FS) (it shares the body's root, cwd and umask) calls setns(fd, CLONE_NEWNS) and
+// records the result and errno.
 void SetnsSharedFsEinval(const Probe& p) {
   EnterScratch(p);
   NamespaceB b(p, CLONE_NEWNS, [] {});
   UniqueFd target = OpenMntNs(p, b.pid());
+  InChild(p, [&] {
+    const int r = setns(target.get(), CLONE_NEWNS);
+    const int err = errno;
+    p.Call("plain.setns", r);
+    if (r == -1) NamespaceSetupFailed(p, err, "setns(CLONE_NEWNS) with every capability");
+  });
   ChildProcess sharer = Spawn(p.Flags(CLONE_FS, CLONE_FS), [&] {
     const int r = setns(target.get(), CLONE_NEWNS);
     p.Call("fs_sharer.setns", r);
@@ -117,18 +130,27 @@ NSC_CASE({
     .observe = "a child created with clone(CLONE_FS|SIGCHLD) calls setns into another mount "
                "namespace: it fails; the errno (EINVAL expected from the generic ERRORS entry) is "
                "recorded",
-    .control = "the child is created without CLONE_FS: the setns succeeds",
+    .control = "the child is created without CLONE_FS: the setns succeeds (contradicts "
+               "fs_sharer.setns)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWNS, .min_kernel = {3, 8}},
+    .preconditions = {Given(ExpectCall("plain.setns", Succeeds()))},
     .expect = {ExpectCall("fs_sharer.setns", Fails()), Record("fs_sharer.errno")},
     .body = SetnsSharedFsEinval,
 });
 
-// Flow: 1. private namespace A; 2. clone(CLONE_NEWNS|CLONE_FS|SIGCHLD) (a child that got created
-// would exit at once); 3. the body moves its cwd to /tmp; a child sharing it (CLONE_FS) calls
+// Flow: 1. private namespace A; the positive arm: clone(CLONE_NEWNS|SIGCHLD) succeeds here (so
+// an EINVAL below is not a filter refusing CLONE_NEWNS); 2. clone(CLONE_NEWNS|CLONE_FS|SIGCHLD)
+// (a child that got created would exit at once); 3. the body moves its cwd to /tmp; a child sharing it (CLONE_FS) calls
 // unshare(CLONE_NEWNS) and then chdir(/tmp/elsewhere); 4. the body checks whether its own cwd
 // is still /tmp.
 void CloneNewnsWithFsEinval(const Probe& p) {
   EnterScratch(p);
+  const pid_t alone = CloneProcess(CLONE_NEWNS);
+  if (alone == 0) _exit(0);
+  const int alone_err = errno;
+  p.Call("clone_newns_alone", alone);
+  if (alone > 0) ChildProcess(alone).Wait();
+  if (alone < 0) NamespaceSetupFailed(p, alone_err, "clone(CLONE_NEWNS) without CLONE_FS");
   const pid_t pid = CloneProcess(p.Flags(CLONE_NEWNS | CLONE_FS, CLONE_FS));
   if (pid == 0) _exit(0);
   p.Call("clone_newns_fs", pid);
@@ -160,19 +182,32 @@ NSC_CASE({
     .observe = "clone(CLONE_NEWNS|CLONE_FS|SIGCHLD) returns EINVAL; a CLONE_FS-sharing child calls "
                "unshare(CLONE_NEWNS) (returns 0) and then chdir: its partner's cwd does not change",
     .control = "CLONE_FS is dropped from the clone (it succeeds) and CLONE_NEWNS from the unshare "
-               "(the chdir then moves the partner too)",
+               "(the chdir then moves the partner too): contradicts clone_newns_fs and "
+               "partner.cwd_unchanged",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWNS, .min_kernel = {2, 6, 16}},
+    .preconditions = {Given(ExpectCall("clone_newns_alone", Succeeds())),
+                      Given(ExpectCall("sharer.chdir", Succeeds()))},
     .expect = {ExpectCall("clone_newns_fs", FailsWith(EINVAL)),
-               ExpectCall("sharer.unshare", Succeeds()), ExpectCall("sharer.chdir", Succeeds()),
-               Expect("partner.cwd_unchanged", Eq(1))},
+               ExpectCall("sharer.unshare", Succeeds()), Expect("partner.cwd_unchanged", Eq(1))},
     .body = CloneNewnsWithFsEinval,
 });
 
 // Flow: 1. private namespace A (the body holds CAP_SYS_ADMIN: real root, or root of the
-// harness's user namespace); 2. drop CAP_SYS_ADMIN; 3. clone(CLONE_NEWNS) and
-// unshare(CLONE_NEWNS).
+// harness's user namespace); 2. the positive arm, with the capability: clone(CLONE_NEWNS) and
+// unshare(CLONE_NEWNS) succeed (a filter refusing them makes the case SKIP, not PASS on the
+// EPERMs below); 3. drop CAP_SYS_ADMIN; 4. clone(CLONE_NEWNS) and unshare(CLONE_NEWNS).
 void RequiresCapSysAdmin(const Probe& p) {
   EnterScratch(p);
+  const pid_t with_cap = CloneProcess(CLONE_NEWNS);
+  const int clone_err = errno;
+  if (with_cap == 0) _exit(0);
+  p.Call("with_cap.clone", with_cap);
+  if (with_cap > 0) ChildProcess(with_cap).Wait();
+  if (with_cap < 0) NamespaceSetupFailed(p, clone_err, "clone(CLONE_NEWNS) with CAP_SYS_ADMIN");
+  const int unshared = unshare(CLONE_NEWNS);
+  const int unshare_err = errno;
+  p.Call("with_cap.unshare", unshared);
+  if (unshared == -1) NamespaceSetupFailed(p, unshare_err, "unshare(CLONE_NEWNS) with CAP_SYS_ADMIN");
   if (!p.control()) NSC_SETUP(p, DropCapability(CAP_SYS_ADMIN), "capset without CAP_SYS_ADMIN");
   const pid_t pid = CloneProcess(CLONE_NEWNS);
   if (pid == 0) _exit(0);
@@ -189,9 +224,12 @@ NSC_CASE({
     .observe = "a caller without CAP_SYS_ADMIN in its user namespace (capability dropped with "
                "capset, equivalent to an unprivileged uid with no user namespace) gets EPERM from "
                "unshare(CLONE_NEWNS) and from clone(CLONE_NEWNS)",
-    .control = "CAP_SYS_ADMIN is kept: both calls succeed (inside the case's private namespace)",
+    .control = "CAP_SYS_ADMIN is kept: both calls succeed (inside the case's private namespace): "
+               "contradicts unshare and clone",
     .needs = {.privilege = Privilege::kNocap, .namespaces = CLONE_NEWNS, .min_kernel = {2, 6, 16},
               .needs_userns = true},
+    .preconditions = {Given(ExpectCall("with_cap.clone", Succeeds())),
+                      Given(ExpectCall("with_cap.unshare", Succeeds()))},
     .expect = {ExpectCall("unshare", FailsWith(EPERM)), ExpectCall("clone", FailsWith(EPERM))},
     .body = RequiresCapSysAdmin,
 });

@@ -32,8 +32,9 @@ int BindLoopbackTcp(uint16_t port) {
 
 // Flow:
 //  1. A is cloned with CLONE_NEWNET, brings its lo up and binds TCP 127.0.0.1:P (no
-//     SO_REUSEADDR), keeping the socket open.
-//  2. A clones B with CLONE_NEWNET; B brings its lo up and binds TCP 127.0.0.1:P too.
+//     SO_REUSEADDR), keeping the socket open (set-up: preconditions).
+//  2. A clones B with CLONE_NEWNET; B brings its lo up (set-up) and binds TCP 127.0.0.1:P too
+//     (the operation under test).
 //     Control: B is cloned without CLONE_NEWNET and shares A's (case-created) namespace.
 void PortsIsolated(const Probe& p) {
   const NsFileId start = NsFileIdOf("/proc/self/ns/net");
@@ -49,11 +50,11 @@ void PortsIsolated(const Probe& p) {
       p.Call("B.bind", second.get());
       return 0;
     });
-    p.Call("A.clone", b.pid());
+    RecordCloneForSetup(p, "A.clone", b, "clone(CLONE_NEWNET)");
     b.Wait();
     return 0;
   });
-  p.Call("body.clone", a.pid());
+  RecordCloneForSetup(p, "body.clone", a, "clone(CLONE_NEWNET)");
   a.Wait();
 }
 
@@ -65,11 +66,13 @@ NSC_CASE({
     .observe = "namespaces A and B (each with lo brought up) both bind TCP 127.0.0.1:47113 "
                "without SO_REUSEADDR while A's socket is still open: neither bind fails",
     .control = "B is cloned without CLONE_NEWNET and shares A's (case-created) namespace: its "
-               "bind fails with EADDRINUSE",
+               "bind fails with EADDRINUSE (contradicts B.bind)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWNET, .min_kernel = {2, 6, 24}},
-    .expect = {ExpectCall("A.lo_up", Succeeds()), ExpectCall("A.bind", Succeeds()),
-               ExpectCall("A.clone", Succeeds()), ExpectCall("B.lo_up", Succeeds()),
-               ExpectCall("B.bind", Succeeds()), ExpectCall("body.clone", Succeeds())},
+    .preconditions = {Given(ExpectCall("body.clone", Succeeds())),
+                      Given(ExpectCall("A.lo_up", Succeeds())),
+                      Given(ExpectCall("A.bind", Succeeds())), Given(ExpectCall("A.clone", Succeeds())),
+                      Given(ExpectCall("B.lo_up", Succeeds()))},
+    .expect = {ExpectCall("B.bind", Succeeds())},
     .body = PortsIsolated,
 });
 
@@ -113,11 +116,11 @@ void AbstractUnixIsolated(const Probe& p) {
       p.Call("B.connect", ConnectTo(addr, len));
       return 0;
     });
-    p.Call("A.clone", b.pid());
+    RecordCloneForSetup(p, "A.clone", b, "clone(CLONE_NEWNET)");
     b.Wait();
     return 0;
   });
-  p.Call("body.clone", a.pid());
+  RecordCloneForSetup(p, "body.clone", a, "clone(CLONE_NEWNET)");
   a.Wait();
 }
 
@@ -129,12 +132,14 @@ NSC_CASE({
     .observe = "A listens on an abstract address; a connect() from inside A succeeds, from a "
                "second namespace B it fails with ECONNREFUSED",
     .control = "B is cloned without CLONE_NEWNET and shares A's (case-created) namespace: its "
-               "connect() succeeds",
+               "connect() succeeds (contradicts B.connect)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWNET, .min_kernel = {2, 6, 24}},
-    .expect = {ExpectCall("A.bind", Succeeds()), ExpectCall("A.listen", Succeeds()),
-               ExpectCall("A.connect", Succeeds()), ExpectCall("A.clone", Succeeds()),
-               ExpectCall("B.connect", FailsWith(ECONNREFUSED)),
-               ExpectCall("body.clone", Succeeds())},
+    .preconditions = {Given(ExpectCall("body.clone", Succeeds())),
+                      Given(ExpectCall("A.bind", Succeeds())),
+                      Given(ExpectCall("A.listen", Succeeds())),
+                      Given(ExpectCall("A.connect", Succeeds())),
+                      Given(ExpectCall("A.clone", Succeeds()))},
+    .expect = {ExpectCall("B.connect", FailsWith(ECONNREFUSED))},
     .body = AbstractUnixIsolated,
 });
 

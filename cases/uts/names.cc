@@ -14,9 +14,13 @@
 #include <cstring>
 
 #include "nsconform/case.h"
+#include "uts_util.h"
 
 namespace nsc::cases {
 namespace {
+
+using uts::RecordCloneForSetup;
+using uts::RecordSetupRename;
 
 using ::testing::Eq;
 
@@ -39,14 +43,24 @@ void RecordNames(const Probe& p, const char* who) {
   p.Text(domain.c_str(), u.domainname);
 }
 
-// Sets both names; only ever called in a UTS namespace the case created (checked by the caller).
+// Records one of uname()'s names under `<who>.nodename` (hostname) or `<who>.domainname`.
+void RecordName(const Probe& p, const char* who, bool hostname) {
+  struct utsname u{};
+  if (uname(&u) == -1) p.SetupFailed("uname");
+  PathBuf key(who);
+  key.Add(hostname ? ".nodename" : ".domainname");
+  p.Text(key.c_str(), hostname ? u.nodename : u.domainname);
+}
+
+// Sets both names (set-up: preconditions); only ever called in a UTS namespace the case created
+// (checked by the caller).
 void SetNames(const Probe& p, const char* who, const char* host, const char* domain) {
   PathBuf host_key(who);
   host_key.Add(".sethostname");
   PathBuf domain_key(who);
   domain_key.Add(".setdomainname");
-  p.Call(host_key.c_str(), sethostname(host, std::strlen(host)));
-  p.Call(domain_key.c_str(), setdomainname(domain, std::strlen(domain)));
+  RecordSetupRename(p, host_key.c_str(), sethostname(host, std::strlen(host)));
+  RecordSetupRename(p, domain_key.c_str(), setdomainname(domain, std::strlen(domain)));
 }
 
 // Flow:
@@ -77,12 +91,12 @@ void CopiedAtCreation(const Probe& p) {
     ChildProcess g;
     if (p.control()) {
       g = spawn_g();
-      p.Call("creator.clone", g.pid());
+      RecordCloneForSetup(p, "creator.clone", g, "clone(CLONE_NEWUTS) of the second namespace");
       SetNames(p, "creator", kCopiedHost, kCopiedDomain);
     } else {
       SetNames(p, "creator", kCopiedHost, kCopiedDomain);
       g = spawn_g();
-      p.Call("creator.clone", g.pid());
+      RecordCloneForSetup(p, "creator.clone", g, "clone(CLONE_NEWUTS) of the second namespace");
     }
     RecordNames(p, "creator");
     go.CloseReadEnd();
@@ -90,7 +104,7 @@ void CopiedAtCreation(const Probe& p) {
     g.Wait();
     return 0;
   });
-  p.Call("body.clone", c.pid());
+  RecordCloneForSetup(p, "body.clone", c, "clone(CLONE_NEWUTS)");
   c.Wait();
 }
 
@@ -103,16 +117,16 @@ NSC_CASE({
                "domainname (read at run time). That process renames its namespace, then clones "
                "again with CLONE_NEWUTS: the grandchild's names equal the creator's current names",
     .control = "the grandchild's namespace is created before the creator renames its own, so it "
-               "keeps the old names and differs from the creator's current ones",
+               "keeps the old names: contradicts new_ns.nodename and new_ns.domainname",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWUTS, .min_kernel = {2, 6, 19}},
+    .preconditions = {Given(ExpectCall("body.clone", Succeeds())),
+                      Given(ExpectCall("creator.sethostname", Succeeds())),
+                      Given(ExpectCall("creator.setdomainname", Succeeds())),
+                      Given(ExpectCall("creator.clone", Succeeds()))},
     .expect = {ExpectSameText("first_ns.nodename", "host.nodename"),
                ExpectSameText("first_ns.domainname", "host.domainname"),
-               ExpectCall("creator.sethostname", Succeeds()),
-               ExpectCall("creator.setdomainname", Succeeds()),
-               ExpectCall("creator.clone", Succeeds()),
                ExpectSameText("new_ns.nodename", "creator.nodename"),
-               ExpectSameText("new_ns.domainname", "creator.domainname"),
-               ExpectCall("body.clone", Succeeds())},
+               ExpectSameText("new_ns.domainname", "creator.domainname")},
     .body = CopiedAtCreation,
 });
 
@@ -126,7 +140,7 @@ NSC_CASE({
 //  5. The body records its own names again after W has gone.
 void NameIsolated(const Probe& p, bool hostname) {
   const NsFileId start = NsFileIdOf("/proc/self/ns/uts");
-  RecordNames(p, "host");
+  RecordName(p, "host", hostname);
   Barrier written, done;
   if (!written.ok() || !done.ok()) p.SetupFailed("pipes for the barriers");
   ChildProcess w = Spawn(CLONE_NEWUTS, [&] {
@@ -136,16 +150,16 @@ void NameIsolated(const Probe& p, bool hostname) {
       p.SetupFailed("W is not in a new UTS namespace; refusing to rename");
     }
     if (hostname) {
-      p.Call("writer.set", sethostname(kIsolatedHost, std::strlen(kIsolatedHost)));
+      RecordSetupRename(p, "writer.set", sethostname(kIsolatedHost, std::strlen(kIsolatedHost)));
     } else {
-      p.Call("writer.set", setdomainname(kIsolatedDomain, std::strlen(kIsolatedDomain)));
+      RecordSetupRename(p, "writer.set",
+                        setdomainname(kIsolatedDomain, std::strlen(kIsolatedDomain)));
     }
     written.Signal();
     done.Wait();  // EOF once the body has finished reading
     return 0;
   });
-  p.Call("body.clone", w.pid());
-  if (!w.ok()) return;
+  RecordCloneForSetup(p, "body.clone", w, "clone(CLONE_NEWUTS) of the writer");
   written.CloseWriteEnd();
   done.CloseReadEnd();
   if (!written.Wait()) p.SetupFailed("writer exited before setting the name");
@@ -155,19 +169,19 @@ void NameIsolated(const Probe& p, bool hostname) {
 
   ChildProcess o = Spawn(0, [&] {
     if (p.control() && setns(w_ns.get(), CLONE_NEWUTS) == -1) p.SetupFailed("control: setns into W");
-    RecordNames(p, "outside");
+    RecordName(p, "outside", hostname);
     return 0;
   });
   o.Wait();
   ChildProcess j = Spawn(0, [&] {
     p.Call("joiner.setns", setns(w_ns.get(), CLONE_NEWUTS));
-    RecordNames(p, "joined");
+    RecordName(p, "joined", hostname);
     return 0;
   });
   j.Wait();
   done.CloseWriteEnd();
   w.Wait();
-  RecordNames(p, "host_after");
+  RecordName(p, "host_after", hostname);
 }
 
 void HostnameIsolated(const Probe& p) { NameIsolated(p, true); }
@@ -182,14 +196,14 @@ NSC_CASE({
                "outside still reads the host's hostname (read at run time), the body reads it "
                "unchanged afterwards, and a process that joined with setns() reads the new name",
     .control = "the outside reader first joins the writer's namespace with setns(): it reads the "
-               "new name instead of the host's",
+               "new name instead of the host's (contradicts outside.nodename)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWUTS, .min_kernel = {2, 6, 19}},
-    .expect = {ExpectCall("writer.set", Succeeds()),
-               ExpectSameText("outside.nodename", "host.nodename"),
+    .preconditions = {Given(ExpectCall("body.clone", Succeeds())),
+                      Given(ExpectCall("writer.set", Succeeds())),
+                      Given(ExpectCall("joiner.setns", Succeeds()))},
+    .expect = {ExpectSameText("outside.nodename", "host.nodename"),
                ExpectSameText("host_after.nodename", "host.nodename"),
-               ExpectCall("joiner.setns", Succeeds()),
-               ExpectText("joined.nodename", kIsolatedHost),
-               ExpectCall("body.clone", Succeeds())},
+               ExpectText("joined.nodename", kIsolatedHost)},
     .body = HostnameIsolated,
 });
 
@@ -203,14 +217,14 @@ NSC_CASE({
                "reads it unchanged afterwards, and a process that joined with setns() reads the "
                "new name",
     .control = "the outside reader first joins the writer's namespace with setns(): it reads the "
-               "new domain name instead of the host's",
+               "new domain name instead of the host's (contradicts outside.domainname)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWUTS, .min_kernel = {2, 6, 19}},
-    .expect = {ExpectCall("writer.set", Succeeds()),
-               ExpectSameText("outside.domainname", "host.domainname"),
+    .preconditions = {Given(ExpectCall("body.clone", Succeeds())),
+                      Given(ExpectCall("writer.set", Succeeds())),
+                      Given(ExpectCall("joiner.setns", Succeeds()))},
+    .expect = {ExpectSameText("outside.domainname", "host.domainname"),
                ExpectSameText("host_after.domainname", "host.domainname"),
-               ExpectCall("joiner.setns", Succeeds()),
-               ExpectText("joined.domainname", kIsolatedDomain),
-               ExpectCall("body.clone", Succeeds())},
+               ExpectText("joined.domainname", kIsolatedDomain)},
     .body = DomainnameIsolated,
 });
 
@@ -231,7 +245,7 @@ void SetnsJoins(const Probe& p) {
     if (!InOtherNamespace("/proc/self/ns/uts", start)) {
       p.SetupFailed("T is not in a new UTS namespace; refusing to rename");
     }
-    p.Call("target.sethostname", sethostname(kJoinedHost, std::strlen(kJoinedHost)));
+    RecordSetupRename(p, "target.sethostname", sethostname(kJoinedHost, std::strlen(kJoinedHost)));
     named.Signal();
     if (!joined.Wait()) p.SetupFailed("joiner exited early");
     char name[65] = {};
@@ -239,8 +253,7 @@ void SetnsJoins(const Probe& p) {
     p.Text("target.hostname_after", name);
     return 0;
   });
-  p.Call("body.clone", t.pid());
-  if (!t.ok()) return;
+  RecordCloneForSetup(p, "body.clone", t, "clone(CLONE_NEWUTS) of the target");
   named.CloseWriteEnd();
   joined.CloseReadEnd();
   if (!named.Wait()) p.SetupFailed("target exited before naming its namespace");
@@ -255,9 +268,11 @@ void SetnsJoins(const Probe& p) {
     if (!InOtherNamespace("/proc/self/ns/uts", start)) {
       p.SetupFailed("J is in the start UTS namespace; refusing to rename");
     }
-    p.Call("joiner.sethostname", sethostname(kChangedByJoiner, std::strlen(kChangedByJoiner)));
+    RecordSetupRename(p, "joiner.sethostname",
+                      sethostname(kChangedByJoiner, std::strlen(kChangedByJoiner)));
     return 0;
   });
+  if (!j.ok()) uts::NamespaceSetupFailed(p, errno, "clone(CLONE_NEWUTS) of the joiner");
   j.Wait();
   joined.Signal();
   t.Wait();
@@ -271,14 +286,17 @@ NSC_CASE({
     .observe = "setns(nsfd of a target's UTS namespace, CLONE_NEWUTS): gethostname() then returns "
                "the target's hostname, and a sethostname() by the joiner is seen by the target",
     .control = "the joiner setns()es into its own private UTS namespace instead: it reads its own "
-               "hostname, and its rename is not seen by the target",
+               "hostname, and its rename is not seen by the target (contradicts joiner.hostname "
+               "and target.hostname_after)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWUTS, .min_kernel = {3, 0}},
-    .expect = {ExpectCall("target.sethostname", Succeeds()),
-               ExpectCall("joiner.setns", Succeeds()),
-               ExpectText("joiner.hostname", kJoinedHost),
+    .preconditions = {Given(ExpectCall("body.clone", Succeeds())),
+                      Given(ExpectCall("target.sethostname", Succeeds())),
+                      Given(ExpectCall("joiner.setns", Succeeds())),
+                      Given(ExpectCall("joiner.gethostname", Succeeds())),
+                      Given(ExpectCall("target.gethostname_after", Succeeds()))},
+    .expect = {ExpectText("joiner.hostname", kJoinedHost),
                ExpectCall("joiner.sethostname", Succeeds()),
-               ExpectText("target.hostname_after", kChangedByJoiner),
-               ExpectCall("body.clone", Succeeds())},
+               ExpectText("target.hostname_after", kChangedByJoiner)},
     .body = SetnsJoins,
 });
 
