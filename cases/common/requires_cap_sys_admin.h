@@ -55,6 +55,27 @@ inline void SetupUnshare(const Probe& p, unsigned long flags, const char* what) 
   if (unshare(flags) == -1) SetupStepRefused(p, what, errno);
 }
 
+// Records the result of a set-up call under `key` (declare it as a precondition:
+// Given(ExpectCall(key, Succeeds()))) and, if it failed, ends the case via SetupStepRefused, so
+// that the report names the precise reason (a seccomp filter, say) instead of a bare "unmet".
+inline long SetupCall(const Probe& p, const char* key, long ret) {
+  const int err = errno;
+  p.Call(key, ret);
+  if (ret == -1) SetupStepRefused(p, key, err);
+  return ret;
+}
+
+// Records the result of the operation under test under `key`. A failure under a seccomp filter
+// cannot be told from the kernel's own answer: the case SKIPs (BLOCKED_BY_SECCOMP) instead of
+// letting the filter's errno become a verdict. For operations the rule expects to succeed.
+inline long OperationCall(const Probe& p, const char* key, long ret) {
+  const int err = errno;
+  if (ret == -1 && UnderSeccompFilter() == 1) SetupStepRefused(p, key, err);
+  errno = err;
+  p.Call(key, ret);
+  return ret;
+}
+
 namespace detail {
 
 // Exit code of the positive arm's child when it could not obtain CAP_SYS_ADMIN at all.
