@@ -61,7 +61,7 @@ void JoinAndReadHostname(const Probe& p, int fd, const char* setns_key, const ch
 void FdOrBindMountPinsNs(const Probe& p) {
   const NsFileId body_uts = NsFileIdOf("/proc/self/ns/uts");
   if (!body_uts.known) p.SetupFailed("stat /proc/self/ns/uts");
-  NSC_SETUP(p, EnterPrivateMountNamespace(), "private mount namespace");
+  SetupStep(p, EnterPrivateMountNamespace(), "private mount namespace");
   NSC_SETUP(p, mount("nsconform", "/tmp", "tmpfs", 0, "size=64k"), "scratch tmpfs on /tmp");
   NSC_SETUP(p, UniqueFd(open("/tmp/uts-pin", O_CREAT | O_WRONLY | O_CLOEXEC, 0600)).get(),
             "creating the bind-mount target file");

@@ -81,12 +81,12 @@ void MountinfoRootUntilRemount(const Probe& p) {
     looked.CloseReadEnd();
     release.CloseWriteEnd();
     if (!moved.Wait()) return 1;
-    NSC_SETUP(p, EnterPrivateMountNamespace(p.Flags(CLONE_NEWCGROUP, CLONE_NEWCGROUP)),
+    SetupStep(p, EnterPrivateMountNamespace(p.Flags(CLONE_NEWCGROUP, CLONE_NEWCGROUP)),
               "unshare(CLONE_NEWNS|CLONE_NEWCGROUP) and MS_PRIVATE on /");
     char root[256];
     MountRootAt(v2.mountpoint, true, root, sizeof root);
     p.Text("inherited.root", root);
-    if (p.control()) NSC_SETUP(p, unshare(CLONE_NEWCGROUP), "control: unshare(CLONE_NEWCGROUP)");
+    if (p.control()) SetupStep(p, unshare(CLONE_NEWCGROUP), "control: unshare(CLONE_NEWCGROUP)");
     if (!InOtherNamespace("/proc/self/ns/cgroup", start_cgroup_ns)) {
       p.SetupFailed("still in the body's cgroup namespace; refusing to mount cgroup2 there");
     }
@@ -164,7 +164,7 @@ void UsernsCanMountCgroup2(const Probe& p) {
   }
   const NsFileId start_user_ns = NsFileIdOf("/proc/self/ns/user");
   ChildProcess c = Spawn(0, [&] {
-    NSC_SETUP(p, EnterUserNamespace(CLONE_NEWNS | p.Flags(CLONE_NEWCGROUP, CLONE_NEWCGROUP)),
+    SetupStep(p, EnterUserNamespace(CLONE_NEWNS | p.Flags(CLONE_NEWCGROUP, CLONE_NEWCGROUP)),
               "unshare(CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWCGROUP) and id maps");
     if (!InOtherNamespace("/proc/self/ns/user", start_user_ns)) {
       p.SetupFailed("not in a new user namespace; refusing to mount cgroupfs");

@@ -50,6 +50,12 @@ inline int UnderSeccompFilter() {
   p.SetupFailed(what);
 }
 
+// Like NSC_SETUP for the set-up steps a seccomp filter or a sysctl may refuse (unshare,
+// EnterUserNamespace, EnterPrivateMountNamespace, setns): SetupStep(p, unshare(...), "what").
+inline void SetupStep(const Probe& p, long ret, const char* what) {
+  if (ret == -1) SetupStepRefused(p, what, errno);
+}
+
 // unshare(flags) as a set-up step: on failure, SetupStepRefused (SKIP or ERROR, never FAIL).
 inline void SetupUnshare(const Probe& p, unsigned long flags, const char* what) {
   if (unshare(flags) == -1) SetupStepRefused(p, what, errno);

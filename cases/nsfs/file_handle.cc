@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "../common/requires_cap_sys_admin.h"
 #include "nsconform/case.h"
 
 namespace nsc::cases {
@@ -49,7 +50,7 @@ struct HandleBuffer {
 void FileHandleRoundtrip(const Probe& p) {
   p.NsId("body.uts", "/proc/self/ns/uts");
   ChildProcess child = Spawn(0, [&] {
-    NSC_SETUP(p, unshare(p.Flags(CLONE_NEWUTS, CLONE_NEWUTS)), "unshare(CLONE_NEWUTS)");
+    SetupStep(p, unshare(p.Flags(CLONE_NEWUTS, CLONE_NEWUTS)), "unshare(CLONE_NEWUTS)");
     UniqueFd uts = OpenFile("/proc/self/ns/uts", O_RDONLY);
     if (!uts.valid()) p.SetupFailed("open /proc/self/ns/uts");
     p.NsIdOfFd("child.uts", uts.get());

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 
+#include "../common/requires_cap_sys_admin.h"
 #include "nsconform/case.h"
 
 namespace nsc::cases {
@@ -75,7 +76,7 @@ void GetIdStableAndUnique(const Probe& p) {
   RecordU64Ioctl(p, "uts.get_id_again", "uts.id_again", "/proc/self/ns/uts", kNsGetId);
   RecordU64Ioctl(p, "user.get_id", "user.id", "/proc/self/ns/user", kNsGetId);
   ChildProcess child = Spawn(0, [&] {
-    NSC_SETUP(p, unshare(p.Flags(CLONE_NEWUTS, CLONE_NEWUTS)), "unshare(CLONE_NEWUTS)");
+    SetupStep(p, unshare(p.Flags(CLONE_NEWUTS, CLONE_NEWUTS)), "unshare(CLONE_NEWUTS)");
     RecordU64Ioctl(p, "child.uts.get_id", "child.uts.id", "/proc/self/ns/uts", kNsGetId);
     return 0;
   });
@@ -114,7 +115,7 @@ void GetMntnsIdIdentifiesMountNs(const Probe& p) {
   RecordU64Ioctl(p, "mnt.get_mntns_id_again", "mnt.id_again", "/proc/self/ns/mnt", kNsGetMntnsId);
   RecordU64Ioctl(p, "uts.get_mntns_id", "uts.mntns_id", "/proc/self/ns/uts", kNsGetMntnsId);
   ChildProcess child = Spawn(0, [&] {
-    NSC_SETUP(p, unshare(p.Flags(CLONE_NEWNS, CLONE_NEWNS)), "unshare(CLONE_NEWNS)");
+    SetupStep(p, unshare(p.Flags(CLONE_NEWNS, CLONE_NEWNS)), "unshare(CLONE_NEWNS)");
     RecordU64Ioctl(p, "child.mnt.get_mntns_id", "child.mnt.id", "/proc/self/ns/mnt",
                    kNsGetMntnsId);
     return 0;
@@ -167,7 +168,7 @@ void MntNsInfoCountsMounts(const Probe& p) {
   ChildProcess child = Spawn(0, [&] {
     UniqueFd old_ns = OpenFile("/proc/self/ns/mnt", O_RDONLY);
     if (!old_ns.valid()) p.SetupFailed("open /proc/self/ns/mnt");
-    NSC_SETUP(p, EnterPrivateMountNamespace(), "private mount namespace");
+    SetupStep(p, EnterPrivateMountNamespace(), "private mount namespace");
     UniqueFd new_ns = OpenFile("/proc/self/ns/mnt", O_RDONLY);
     if (!new_ns.valid()) p.SetupFailed("open /proc/self/ns/mnt");
     const MntNsInfo before = RecordMntNsInfo(p, "before", new_ns.get());

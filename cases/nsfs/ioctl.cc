@@ -4,6 +4,7 @@
 // NS_GET_NSTYPE(2const) and NS_GET_OWNER_UID(2const); before 2021 it was ioctl_ns(2)).
 #include <fcntl.h>
 
+#include "../common/requires_cap_sys_admin.h"
 #include "nsconform/case.h"
 
 namespace nsc::cases {
@@ -20,7 +21,7 @@ long NsIoctl(int fd, unsigned long request) { return ioctl(fd, request); }
 // /proc/self/ns/user.
 void GetUsernsReturnsOwner(const Probe& p) {
   ChildProcess child = Spawn(0, [&] {
-    NSC_SETUP(p, EnterUserNamespace(p.Flags(CLONE_NEWUTS, CLONE_NEWUTS)),
+    SetupStep(p, EnterUserNamespace(p.Flags(CLONE_NEWUTS, CLONE_NEWUTS)),
               "unshare(CLONE_NEWUSER|CLONE_NEWUTS)");
     UniqueFd uts = OpenFile("/proc/self/ns/uts", O_RDONLY);
     if (!uts.valid()) p.SetupFailed("open /proc/self/ns/uts");
@@ -57,7 +58,7 @@ ChildProcess SpawnUsernsChild(const Probe& p, bool enter, unsigned long extra_fl
   ChildProcess child = Spawn(0, [&] {
     ready.CloseReadEnd();
     done.CloseWriteEnd();
-    if (enter) NSC_SETUP(p, EnterUserNamespace(extra_flags), "unshare(CLONE_NEWUSER)");
+    if (enter) SetupStep(p, EnterUserNamespace(extra_flags), "unshare(CLONE_NEWUSER)");
     ready.Signal();
     done.Wait();
     return 0;
@@ -142,7 +143,7 @@ void OutOfScopeEperm(const Probe& p) {
   ChildProcess child = Spawn(CLONE_NEWPID, [&] {
     ready.CloseReadEnd();
     done.CloseWriteEnd();
-    NSC_SETUP(p, EnterUserNamespace(p.Pick<unsigned long>(0, CLONE_NEWUTS)),
+    SetupStep(p, EnterUserNamespace(p.Pick<unsigned long>(0, CLONE_NEWUTS)),
               "unshare(CLONE_NEWUSER)");
     CallOnNsFile(p, "inner.parent_of_own_user", "/proc/self/ns/user", NS_GET_PARENT);
     CallOnNsFile(p, "inner.userns_of_outer_uts", "/proc/self/ns/uts", NS_GET_USERNS);

@@ -131,7 +131,7 @@ void InitialOffsetsZero(const Probe& p) {
     return;
   }
   ChildProcess child = Spawn(0, [&] {
-    NSC_SETUP(p, EnterUserNamespace(CLONE_NEWTIME), "control: unshare(CLONE_NEWUSER|CLONE_NEWTIME)");
+    SetupStep(p, EnterUserNamespace(CLONE_NEWTIME), "control: unshare(CLONE_NEWUSER|CLONE_NEWTIME)");
     NSC_SETUP(p, WriteOffsets("monotonic 1 0\nboottime 1 0\n"), "control: writing offsets");
     RecordOffsets(p, "initial");
     return 0;
