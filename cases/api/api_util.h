@@ -11,6 +11,7 @@
 
 #include <cstdint>
 
+#include "../common/requires_cap_sys_admin.h"
 #include "nsconform/case.h"
 
 namespace nsc::cases::api {

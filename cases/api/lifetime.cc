@@ -61,7 +61,7 @@ void JoinAndReadHostname(const Probe& p, int fd, const char* setns_key, const ch
 void FdOrBindMountPinsNs(const Probe& p) {
   const NsFileId body_uts = NsFileIdOf("/proc/self/ns/uts");
   if (!body_uts.known) p.SetupFailed("stat /proc/self/ns/uts");
-  NSC_SETUP(p, EnterPrivateMountNamespace(), "private mount namespace");
+  SetupStep(p, EnterPrivateMountNamespace(), "private mount namespace");
   NSC_SETUP(p, mount("nsconform", "/tmp", "tmpfs", 0, "size=64k"), "scratch tmpfs on /tmp");
   NSC_SETUP(p, UniqueFd(open("/tmp/uts-pin", O_CREAT | O_WRONLY | O_CLOEXEC, 0600)).get(),
             "creating the bind-mount target file");
@@ -110,13 +110,15 @@ NSC_CASE({
         "gives \"pinned-fd\". Same with \"pinned-mount\" and a bind mount of the link onto "
         "a file of a scratch tmpfs, in a private mount namespace",
     .control = "the members do not unshare UTS (and set no hostname): the pinned namespace is the "
-               "body's own, whose hostname is not \"pinned-*\"",
+               "body's own, whose hostname is not \"pinned-*\" (contradicts fd.hostname and "
+               "mount.hostname)",
     .needs = {.privilege = Privilege::kUserns,
               .namespaces = CLONE_NEWUTS | CLONE_NEWNS,
               .min_kernel = {3, 8}},
-    .expect = {Expect("fd.member_exited", Eq(1)), ExpectSameNs("fd.pinned", "fd.member_uts"),
+    .preconditions = {Given(Expect("fd.member_exited", Eq(1))),
+                      Given(Expect("mount.member_exited", Eq(1)))},
+    .expect = {ExpectSameNs("fd.pinned", "fd.member_uts"),
                ExpectCall("fd.setns", Succeeds()), ExpectText("fd.hostname", StrEq("pinned-fd")),
-               Expect("mount.member_exited", Eq(1)),
                ExpectSameNs("mount.pinned", "mount.member_uts"),
                ExpectCall("mount.setns", Succeeds()),
                ExpectText("mount.hostname", StrEq("pinned-mount"))},
@@ -136,10 +138,10 @@ void NsLifetimePinnedByRelations(const Probe& p) {
     at_child.CloseReadEnd();
     go_on.CloseWriteEnd();
     release.CloseWriteEnd();
-    if (EnterUserNamespace() == -1) p.SetupFailed("entering user namespace P");
+    SetupStep(p, EnterUserNamespace(), "entering user namespace P");
     at_parent.Signal();
     if (!go_on.Wait()) return 1;
-    if (!p.control() && EnterUserNamespace() == -1) p.SetupFailed("entering user namespace C");
+    if (!p.control()) SetupStep(p, EnterUserNamespace(), "entering user namespace C");
     at_child.Signal();
     release.Wait();
     return 0;
@@ -181,9 +183,11 @@ NSC_CASE({
                "NS_GET_PARENT on it returns the parent P with P's original (dev, ino), and "
                "setns() into P from a process with CAP_SYS_ADMIN over it succeeds",
     .control = "the creator does not create C: the fd is on P itself, whose parent is the body's "
-               "user namespace, not P",
+               "user namespace, not P (contradicts parent.via_ioctl, setns_parent: EINVAL for the "
+               "caller's own user namespace, and joiner.user)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWUSER, .min_kernel = {4, 9}},
-    .expect = {Expect("creator.exited", Eq(1)), ExpectCall("get_parent", Succeeds()),
+    .preconditions = {Given(Expect("creator.exited", Eq(1)))},
+    .expect = {ExpectCall("get_parent", Succeeds()),
                ExpectSameNs("parent.via_ioctl", "parent.original"),
                ExpectCall("setns_parent", Succeeds()),
                ExpectSameNs("joiner.user", "parent.original"), Record("child.pinned")},
@@ -216,7 +220,7 @@ void NsTeardownWhenLastMemberLeaves(const Probe& p) {
   ChildProcess member = Spawn(CLONE_NEWIPC, [&] {
     ready.CloseReadEnd();
     release.CloseWriteEnd();
-    if (EnterPrivateMountNamespace() == -1) p.SetupFailed("private mount namespace");
+    SetupStep(p, EnterPrivateMountNamespace(), "private mount namespace");
     if (mount("nsconform", "/tmp", "tmpfs", 0, "size=64k") == -1) p.SetupFailed("tmpfs on /tmp");
     if (mkdir("/tmp/sub", 0700) == -1) p.SetupFailed("mkdir /tmp/sub");
     if (mount("nsconform", "/tmp/sub", "tmpfs", 0, "size=64k") == -1) {
@@ -261,12 +265,15 @@ NSC_CASE({
                "(record list item 34): a SysV queue made in the member's new IPC namespace is not "
                "found from a later new IPC namespace",
     .control = "the body also holds an fd on the member's /proc/PID/ns/mnt, which pins the mount "
-               "namespace: sub/ stays a mount point after the member exits",
+               "namespace: sub/ stays a mount point after the member exits (contradicts "
+               "after.sub_crosses_mount)",
     .needs = {.privilege = Privilege::kUserns,
               .namespaces = CLONE_NEWNS | CLONE_NEWIPC,
               .min_kernel = {3, 8}},
-    .expect = {ExpectCall("member.msgget", Succeeds()), Expect("before.sub_crosses_mount", Eq(1)),
-               Expect("member.exited", Eq(1)), Expect("after.sub_crosses_mount", Eq(0)),
+    .preconditions = {Given(ExpectCall("member.msgget", Succeeds())),
+                      Given(Expect("before.sub_crosses_mount", Eq(1))),
+                      Given(Expect("member.exited", Eq(1)))},
+    .expect = {Expect("after.sub_crosses_mount", Eq(0)),
                Record("later_ipc.msgget")},
     .body = NsTeardownWhenLastMemberLeaves,
 });

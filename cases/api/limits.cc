@@ -26,7 +26,7 @@ constexpr const char* kMaxPid = "/proc/sys/user/max_pid_namespaces";
 void NsLimitFilesEnospc(const Probe& p) {
   const NsFileId start_user = NsFileIdOf("/proc/self/ns/user");
   ChildProcess limited = Spawn(0, [&] {
-    if (EnterUserNamespace() == -1) p.SetupFailed("fresh user namespace U1");
+    SetupStep(p, EnterUserNamespace(), "fresh user namespace U1");
     const bool guard = api::InCaseCreatedUserNs(start_user);
     p.Value("guard.in_case_created_userns", guard ? 1 : 0);
     if (guard && !p.control()) {
@@ -67,14 +67,16 @@ NSC_CASE({
                "max_pid_namespaces to 1, that root's first unshare(CLONE_NEWUTS) succeeds and the "
                "second fails with ENOSPC; its first clone(CLONE_NEWPID) succeeds and a second one, "
                "while the first child lives, fails with ENOSPC",
-    .control = "the limits are not written (they stay INT_MAX): every call succeeds",
+    .control = "the limits are not written (they stay INT_MAX): every call succeeds "
+               "(contradicts uts.second_unshare and pid.second_clone)",
     .needs = {.privilege = Privilege::kUserns,
               .namespaces = CLONE_NEWUSER | CLONE_NEWUTS | CLONE_NEWPID,
               .min_kernel = {4, 9}},
-    .expect = {Expect("guard.in_case_created_userns", Eq(1)),
-               ExpectCall("uts.first_unshare", Succeeds()),
-               ExpectCall("uts.second_unshare", FailsWith(ENOSPC)),
-               ExpectCall("pid.first_clone", Succeeds()),
+    // The write guard (fail closed) and the first creations of each type are set-up.
+    .preconditions = {Given(Expect("guard.in_case_created_userns", Eq(1))),
+                      Given(ExpectCall("uts.first_unshare", Succeeds())),
+                      Given(ExpectCall("pid.first_clone", Succeeds()))},
+    .expect = {ExpectCall("uts.second_unshare", FailsWith(ENOSPC)),
                ExpectCall("pid.second_clone", FailsWith(ENOSPC)), Record("u1.max_uts_namespaces"),
                Record("u1.max_pid_namespaces")},
     .body = NsLimitFilesEnospc,
@@ -93,7 +95,7 @@ void NsLimitDescendantDefault(const Probe& p) {
   p.Value("caller.threads_max", threads_max);
   p.Value("caller.max_user_is_half_threads_max", max_user >= 0 && max_user == threads_max / 2);
   ChildProcess reader = Spawn(0, [&] {
-    if (EnterUserNamespace() == -1) p.SetupFailed("fresh user namespace");
+    SetupStep(p, EnterUserNamespace(), "fresh user namespace");
     const bool guard = api::InCaseCreatedUserNs(start_user);
     for (const char* type : {"cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"}) {
       PathBuf path("/proc/sys/user/max_");
@@ -120,7 +122,8 @@ NSC_CASE({
                "asserted: the caller's max_user_namespaces next to threads-max / 2, the "
                "initial-namespace default an administrator may have changed",
     .control = "the fresh namespace's root first sets every limit to 1000 (behind the write "
-               "guard), so the files no longer hold their defaults",
+               "guard), so the files no longer hold their defaults (contradicts every "
+               "fresh.max_* key)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWUSER, .min_kernel = {4, 9}},
     .expect = {Expect("fresh.max_cgroup_namespaces", Eq(INT_MAX)),
                Expect("fresh.max_ipc_namespaces", Eq(INT_MAX)),
@@ -140,7 +143,7 @@ NSC_CASE({
 void NsLimitAccountedToAncestors(const Probe& p) {
   const NsFileId start_user = NsFileIdOf("/proc/self/ns/user");
   ChildProcess in_u1 = Spawn(0, [&] {
-    if (EnterUserNamespace() == -1) p.SetupFailed("fresh user namespace U1");
+    SetupStep(p, EnterUserNamespace(), "fresh user namespace U1");
     const bool guard = api::InCaseCreatedUserNs(start_user);
     p.Value("guard.in_case_created_userns", guard ? 1 : 0);
     if (guard && !p.control() && WriteSmallFile(kMaxUts, "1\n") == -1) {
@@ -148,7 +151,7 @@ void NsLimitAccountedToAncestors(const Probe& p) {
     }
     p.Value("u1.max_uts_namespaces", api::ReadIntFile(kMaxUts));
     ChildProcess in_u2 = Spawn(0, [&] {
-      if (EnterUserNamespace() == -1) p.SetupFailed("user namespace U2 below U1");
+      SetupStep(p, EnterUserNamespace(), "user namespace U2 below U1");
       p.Value("u2.max_uts_namespaces", api::ReadIntFile(kMaxUts));
       p.Call("u2.first_unshare", unshare(CLONE_NEWUTS));
       p.Call("u2.second_unshare", unshare(CLONE_NEWUTS));
@@ -168,13 +171,14 @@ NSC_CASE({
     .source = {"namespaces(7)", "The /proc/sys/user directory"},
     .observe = "U1's root sets max_uts_namespaces to 1; in U2 below U1 the limit reads INT_MAX, "
                "yet the second unshare(CLONE_NEWUTS) there fails with ENOSPC because of U1's limit",
-    .control = "U1's limit is not written: both unshares in U2 succeed",
+    .control = "U1's limit is not written: both unshares in U2 succeed (contradicts "
+               "u2.second_unshare)",
     .needs = {.privilege = Privilege::kUserns,
               .namespaces = CLONE_NEWUSER | CLONE_NEWUTS,
               .min_kernel = {4, 9}},
-    .expect = {Expect("guard.in_case_created_userns", Eq(1)),
-               Expect("u2.max_uts_namespaces", Eq(INT_MAX)),
-               ExpectCall("u2.first_unshare", Succeeds()),
+    .preconditions = {Given(Expect("guard.in_case_created_userns", Eq(1))),
+                      Given(ExpectCall("u2.first_unshare", Succeeds()))},
+    .expect = {Expect("u2.max_uts_namespaces", Eq(INT_MAX)),
                ExpectCall("u2.second_unshare", FailsWith(ENOSPC)), Record("u1.max_uts_namespaces")},
     .body = NsLimitAccountedToAncestors,
 });
@@ -195,7 +199,7 @@ void NsLimitFilesWritableByPrivileged(const Probe& p) {
   ChildProcess writer = Spawn(0, [&] {
     written.CloseReadEnd();
     observed.CloseWriteEnd();
-    if (EnterUserNamespace() == -1) p.SetupFailed("fresh user namespace U1");
+    SetupStep(p, EnterUserNamespace(), "fresh user namespace U1");
     const bool guard = api::InCaseCreatedUserNs(start_user);
     p.Value("guard.in_case_created_userns", guard ? 1 : 0);
     PathBuf text;
@@ -242,10 +246,10 @@ NSC_CASE({
                "the initial namespace's max_uts_namespaces is unchanged; a uid-65534 process in "
                "the initial namespace cannot open that file for writing",
     .control = "the second read of the \"initial\" value is made inside the fresh user "
-               "namespace, where the written value shows",
+               "namespace, where the written value shows (contradicts initial.after)",
     .needs = {.privilege = Privilege::kRoot, .namespaces = CLONE_NEWUSER, .min_kernel = {4, 9}},
-    .expect = {Expect("guard.in_case_created_userns", Eq(1)),
-               ExpectSameValue("u1.read_back", "u1.written"),
+    .preconditions = {Given(Expect("guard.in_case_created_userns", Eq(1)))},
+    .expect = {ExpectSameValue("u1.read_back", "u1.written"),
                ExpectSameValue("initial.after", "initial.before"),
                ExpectCall("unprivileged.open_wronly", Fails())},
     .body = NsLimitFilesWritableByPrivileged,

@@ -66,7 +66,8 @@ NSC_CASE({
                "pid (3.8), pid_for_children (4.12), time and time_for_children (5.6), user (3.8) "
                "and uts (3.0); the case needs the newest of these versions and the kconfig "
                "options each entry depends on",
-    .control = "list /proc/self/fdinfo instead: none of the namespace entries is there",
+    .control = "list /proc/self/fdinfo instead: none of the namespace entries is there "
+               "(contradicts every has.* key)",
     .needs = {.privilege = Privilege::kNone,
               .min_kernel = {5, 6},
               .kconfig = {"CONFIG_CGROUPS", "CONFIG_IPC_NS", "CONFIG_NET_NS", "CONFIG_PID_NS",
@@ -114,7 +115,8 @@ NSC_CASE({
                "^uts:\\[[0-9]+\\]$ and the number equals stat().st_ino. The file type is also "
                "recorded (hard links up to 3.7, symlinks from 3.8: record list item 22)",
     .control = "look at /proc/self/root instead: a symlink whose target is a path, not "
-               "uts:[inode], and whose st_ino is not in the text",
+               "uts:[inode], and whose st_ino is not in the text (contradicts link.target and "
+               "link.inode)",
     .needs = {.privilege = Privilege::kNone, .namespaces = CLONE_NEWUTS, .min_kernel = {3, 8}},
     .expect = {Expect("link.is_symlink", Eq(1)), ExpectCall("link.readlink", Succeeds()),
                ExpectText("link.target", MatchesRegex("uts:\\[[0-9]+\\]")),
@@ -134,7 +136,7 @@ void SameNsSameDevIno(const Probe& p) {
   if (!forked.ok()) p.SetupFailed("fork");
   forked.Wait();
   ChildProcess unsharer = Spawn(0, [&] {
-    p.Call("unshare_uts", unshare(p.Flags(CLONE_NEWUTS, CLONE_NEWUTS)));
+    SetupCall(p, "unshare_uts", unshare(p.Flags(CLONE_NEWUTS, CLONE_NEWUTS)));
     api::RecordBaseNsSet(p, "unshared");
     return 0;
   });
@@ -150,15 +152,17 @@ NSC_CASE({
     .observe = "a plain fork()ed child has the parent's (dev, ino) for ipc, mnt, net, pid, user "
                "and uts; after unshare(CLONE_NEWUTS) the uts identity differs and the others stay "
                "the parent's",
-    .control = "unshare(0) instead of unshare(CLONE_NEWUTS): the uts identity stays the parent's",
+    .control = "unshare(0) instead of unshare(CLONE_NEWUTS): the uts identity stays the parent's "
+               "(contradicts unshared.uts)",
     .needs = {.privilege = Privilege::kUserns,
               .namespaces = api::kBaseNsFlags,
               .min_kernel = {3, 8}},
+    .preconditions = {Given(ExpectCall("unshare_uts", Succeeds()))},
     .expect =
         {ExpectSameNs("child.ipc", "parent.ipc"), ExpectSameNs("child.mnt", "parent.mnt"),
          ExpectSameNs("child.net", "parent.net"), ExpectSameNs("child.pid", "parent.pid"),
          ExpectSameNs("child.user", "parent.user"), ExpectSameNs("child.uts", "parent.uts"),
-         ExpectCall("unshare_uts", Succeeds()), ExpectDifferentNs("unshared.uts", "parent.uts"),
+         ExpectDifferentNs("unshared.uts", "parent.uts"),
          ExpectSameNs("unshared.ipc", "parent.ipc"), ExpectSameNs("unshared.mnt", "parent.mnt"),
          ExpectSameNs("unshared.net", "parent.net"), ExpectSameNs("unshared.pid", "parent.pid"),
          ExpectSameNs("unshared.user", "parent.user")},
@@ -216,7 +220,8 @@ NSC_CASE({
                "/proc/self/ns/net succeeds; the errno is not documented and is recorded "
                "(EACCES expected: record list item 23)",
     .control = "the target stays dumpable: same uid, no capabilities on either side, so the "
-               "ptrace check passes and readlink()/open() succeed",
+               "ptrace check passes and readlink()/open() succeed (contradicts other.readlink and "
+               "other.open)",
     .needs = {.privilege = Privilege::kNocap, .namespaces = CLONE_NEWNET, .min_kernel = {3, 8}},
     .expect = {ExpectCall("other.readlink", Fails()), ExpectCall("other.open", Fails()),
                ExpectCall("self.readlink", Succeeds()), Record("other.readlink_errno")},

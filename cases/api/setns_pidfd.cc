@@ -19,7 +19,7 @@ void SetnsPidfdMulti(const Probe& p) {
   if (!pidfd.valid()) p.SetupFailed("pidfd_open of the target");
   ChildProcess joiner = Spawn(0, [&] {
     api::RecordBaseNsSet(p, "before");
-    p.Call("setns", setns(pidfd.get(), CLONE_NEWUTS | CLONE_NEWIPC));
+    OperationCall(p, "setns", setns(pidfd.get(), CLONE_NEWUTS | CLONE_NEWIPC));
     api::RecordBaseNsSet(p, "after");
     return 0;
   });
@@ -38,7 +38,7 @@ NSC_CASE({
                "the target's (and changed), while its net (not selected), mnt, pid and user "
                "identities are unchanged",
     .control = "the target stays in the body's namespaces: the caller's uts and ipc identities "
-               "do not change",
+               "do not change (contradicts after.uts, after.ipc and target.net)",
     .needs = {.privilege = Privilege::kUserns,
               .namespaces = api::kBaseNsFlags,
               .min_kernel = {5, 8}},
@@ -66,7 +66,8 @@ NSC_CASE({
     .title = "setns() with a pidfd and nstype 0 or a non-namespace bit fails with EINVAL",
     .source = {"setns(2)", "ERRORS"},
     .observe = "setns(pidfd, 0) and setns(pidfd, CLONE_VM) fail with EINVAL",
-    .control = "nstype CLONE_NEWUTS: the call succeeds (root) or fails with EPERM, never EINVAL",
+    .control = "nstype CLONE_NEWUTS: the call succeeds (root) or fails with EPERM, never EINVAL "
+               "(contradicts both keys)",
     .needs = {.privilege = Privilege::kNone, .namespaces = CLONE_NEWUTS, .min_kernel = {5, 8}},
     .expect = {ExpectCall("setns_zero", FailsWith(EINVAL)),
                ExpectCall("setns_invalid_mask", FailsWith(EINVAL))},
@@ -101,7 +102,7 @@ NSC_CASE({
     .observe = "pidfd_open(child), SIGKILL and waitpid the child, then setns(pidfd, CLONE_NEWUTS) "
                "fails with ESRCH",
     .control = "the child is left running: setns() succeeds (root) or fails with EPERM, never "
-               "ESRCH",
+               "ESRCH (contradicts setns_reaped)",
     .needs = {.privilege = Privilege::kNone, .namespaces = CLONE_NEWUTS, .min_kernel = {5, 8}},
     .expect = {ExpectCall("setns_reaped", FailsWith(ESRCH))},
     .body = SetnsPidfdReapedEsrch,

@@ -1,6 +1,7 @@
 // Namespace API: creating namespaces with clone(2)/unshare(2) — the capability needed, unshare's
 // flag validation, the thread-related flags, and CLONE_THREAD after a PID-namespace change.
 // Sources: namespaces(7), 'The namespaces API'; unshare(2); clone(2), ERRORS.
+#include <linux/capability.h>
 #include <sys/wait.h>
 
 #include "api_util.h"
@@ -8,12 +9,44 @@
 namespace nsc::cases {
 namespace {
 
-// Flow: 1. a child drops every capability (the control: keeps them); 2. it calls unshare() with
-// each non-user CLONE_NEW* flag and clone(CLONE_NEWUTS); 3. it calls
+// The non-user flags whose creation needs CAP_SYS_ADMIN, in the order the body tries them.
+constexpr unsigned long kCapGatedFlags[] = {CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET,
+                                            CLONE_NEWNS,  CLONE_NEWCGROUP, CLONE_NEWPID};
+
+// The positive arm: a child that keeps its capabilities creates every namespace type the rule
+// covers (clone(CLONE_NEWUTS) and one unshare per flag). Returns only if all of them succeeded;
+// otherwise the case SKIPs (a filter, a sysctl) or ERRORs here, before any verdict.
+void ProveCreationWorksWithCaps(const Probe& p) {
+  ChildProcess with_caps = Spawn(0, [&] {
+    ChildProcess cloned = Spawn(CLONE_NEWUTS, [] { return 0; });
+    if (!cloned.ok()) return errno;
+    cloned.Wait();
+    for (unsigned long flag : kCapGatedFlags) {
+      if (unshare(flag) == -1) return errno;
+    }
+    return 0;
+  });
+  if (!with_caps.ok()) p.SetupFailed("fork of the positive arm");
+  const int status = with_caps.Wait();
+  if (status == -1 || !WIFEXITED(status)) p.SetupFailed("the positive arm did not exit normally");
+  if (WEXITSTATUS(status) != 0) {
+    SetupStepRefused(p, "positive arm: creating the namespaces WITH the capabilities",
+                     WEXITSTATUS(status));
+  }
+}
+
+// Flow: 1. positive arm: a child with every capability creates each namespace type (must work,
+// or the case SKIPs/ERRORs); 2. a child drops every capability and checks that CAP_SYS_ADMIN
+// is gone (the control, the one factor removed: keeps them); 3. it calls unshare() with each
+// non-user CLONE_NEW* flag and clone(CLONE_NEWUTS); 4. it calls
 // unshare(CLONE_NEWUSER | CLONE_NEWUTS).
 void CreateRequiresCapSysAdmin(const Probe& p) {
+  ProveCreationWorksWithCaps(p);
   ChildProcess caller = Spawn(0, [&] {
-    if (!p.control() && DropAllCapabilities() == -1) p.SetupFailed("capset");
+    if (!p.control()) {
+      if (DropAllCapabilities() == -1) p.SetupFailed("capset");
+      if (HasEffectiveCapability(CAP_SYS_ADMIN) != 0) p.SetupFailed("CAP_SYS_ADMIN still effective");
+    }
     ChildProcess cloned = Spawn(CLONE_NEWUTS, [] { return 0; });
     p.Call("nocap.clone_uts", cloned.pid());
     cloned.Wait();
@@ -38,7 +71,8 @@ NSC_CASE({
     .observe = "without capabilities, unshare() of a UTS, IPC, network, mount, cgroup or PID "
                "namespace and clone(CLONE_NEWUTS) fail with EPERM; "
                "unshare(CLONE_NEWUSER|CLONE_NEWUTS) succeeds",
-    .control = "the caller keeps its capabilities: every creation succeeds",
+    .control = "the caller keeps its capabilities: every creation succeeds (contradicts every "
+               "nocap.* key but nocap.unshare_user_uts)",
     .needs = {.privilege = Privilege::kNocap,
               .namespaces = CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWNS |
                             CLONE_NEWCGROUP | CLONE_NEWPID | CLONE_NEWUSER,
@@ -55,28 +89,55 @@ NSC_CASE({
     .body = CreateRequiresCapSysAdmin,
 });
 
-// Flow: 1. record every base namespace of the body; 2. unshare(0) (the control:
-// unshare(CLONE_NEWUSER)); 3. record them again.
+// Every entry of /proc/self/ns: the ten of Linux 5.6 and later.
+constexpr const char* kAllNsEntries[] = {"cgroup", "ipc",  "mnt",  "net",  "pid",
+                                         "pid_for_children", "time", "time_for_children",
+                                         "user", "uts"};
+
+// Records "<prefix>.<entry>" = identity of /proc/self/ns/<entry> for every entry.
+void RecordAllNsEntries(const Probe& p, const char* prefix) {
+  for (const char* entry : kAllNsEntries) {
+    PathBuf key(prefix);
+    key.Add(".").Add(entry);
+    PathBuf path("/proc/self/ns/");
+    path.Add(entry);
+    p.NsId(key.c_str(), path.c_str());
+  }
+}
+
+// after.<entry> is the same namespace as before.<entry>, for every entry.
+std::vector<Expectation> AllNsEntriesUnchanged() {
+  std::vector<Expectation> out;
+  for (const char* entry : kAllNsEntries) {
+    out.push_back(ExpectSameNs(std::string("after.") + entry, std::string("before.") + entry));
+  }
+  return out;
+}
+
+// Flow: 1. record every /proc/self/ns entry of the body (the *_for_children ones included);
+// 2. unshare(0) (the control: unshare(CLONE_NEWUSER)); 3. record them again.
 void UnshareZeroNoop(const Probe& p) {
-  api::RecordBaseNsSet(p, "before");
+  RecordAllNsEntries(p, "before");
   p.Call("unshare", unshare(p.Pick(0, CLONE_NEWUSER)));
-  api::RecordBaseNsSet(p, "after");
+  RecordAllNsEntries(p, "after");
 }
 
 NSC_CASE({
     .id = "api.unshare_zero_noop",
     .title = "unshare(0) succeeds and changes nothing",
     .source = {"unshare(2)", "DESCRIPTION"},
-    .observe = "unshare(0) returns 0 and the ipc, mnt, net, pid, user and uts identities are "
-               "unchanged",
-    .control = "unshare(CLONE_NEWUSER) instead: the user namespace changes",
+    .observe = "unshare(0) returns 0 and the identity of every /proc/self/ns entry (cgroup, ipc, "
+               "mnt, net, pid, pid_for_children, time, time_for_children, user, uts) is unchanged",
+    .control = "unshare(CLONE_NEWUSER) instead: the user namespace changes (contradicts "
+               "after.user)",
     .needs = {.privilege = Privilege::kNone,
-              .namespaces = api::kBaseNsFlags,
+              .namespaces = api::kBaseNsFlags | CLONE_NEWCGROUP | CLONE_NEWTIME,
               .min_kernel = {2, 6, 16}},
-    .expect = {ExpectCall("unshare", Succeeds()), ExpectSameNs("after.ipc", "before.ipc"),
-               ExpectSameNs("after.mnt", "before.mnt"), ExpectSameNs("after.net", "before.net"),
-               ExpectSameNs("after.pid", "before.pid"), ExpectSameNs("after.user", "before.user"),
-               ExpectSameNs("after.uts", "before.uts")},
+    .expect = [] {
+      std::vector<Expectation> e = AllNsEntriesUnchanged();
+      e.insert(e.begin(), ExpectCall("unshare", Succeeds()));
+      return e;
+    }(),
     .body = UnshareZeroNoop,
 });
 
@@ -92,7 +153,8 @@ NSC_CASE({
     .title = "unshare() rejects flags it does not implement with EINVAL",
     .source = {"unshare(2)", "ERRORS"},
     .observe = "unshare(CLONE_PARENT) (0x8000) and unshare(CLONE_IO) (0x80000000) fail with EINVAL",
-    .control = "unshare(CLONE_FS) and unshare(CLONE_FILES), which are valid, succeed",
+    .control = "unshare(CLONE_FS) and unshare(CLONE_FILES), which are valid, succeed (contradicts "
+               "both keys)",
     .needs = {.privilege = Privilege::kNone, .min_kernel = {2, 6, 16}},
     .expect = {ExpectCall("unshare_clone_parent", FailsWith(EINVAL)),
                ExpectCall("unshare_clone_io", FailsWith(EINVAL))},
@@ -171,7 +233,8 @@ NSC_CASE({
                "item 36) a CLONE_FS-sharing process's setns() into a user namespace and "
                "unshare(CLONE_NEWUSER)",
     .control = "no second thread is started: the caller stays single-threaded and the three "
-               "calls succeed",
+               "calls succeed (contradicts multi.unshare_vm, multi.unshare_sighand and "
+               "multi.unshare_thread)",
     .needs = {.privilege = Privilege::kNone, .min_kernel = {2, 6, 16}},
     .expect = {ExpectCall("single.unshare_vm", Succeeds()),
                ExpectCall("single.unshare_sighand", Succeeds()),
@@ -216,7 +279,7 @@ void CloneThreadAfterPidnsChange(const Probe& p) {
   ChildProcess unsharer = Spawn(0, [&] {
     Barrier park;
     if (!park.ok()) p.SetupFailed("pipe2");
-    p.Call("unshare.newpid", unshare(p.Flags(CLONE_NEWPID, CLONE_NEWPID)));
+    SetupCall(p, "unshare.newpid", unshare(p.Flags(CLONE_NEWPID, CLONE_NEWPID)));
     p.Call("unshare.clone_thread", StartBlockedThread(CLONE_FS | CLONE_FILES, park.read_fd()));
     park.Signal();
     return 0;
@@ -242,7 +305,7 @@ void CloneThreadAfterPidnsChange(const Probe& p) {
   ChildProcess joiner = Spawn(0, [&] {
     Barrier park;
     if (!park.ok()) p.SetupFailed("pipe2");
-    p.Call("setns.newpid", setns(target.get(), CLONE_NEWPID));
+    SetupCall(p, "setns.newpid", setns(target.get(), CLONE_NEWPID));
     p.Call("setns.clone_thread", StartBlockedThread(CLONE_FS | CLONE_FILES, park.read_fd()));
     park.Signal();
     return 0;
@@ -278,11 +341,12 @@ NSC_CASE({
                "CLONE_NEWPID combined with CLONE_VM, CLONE_VM|CLONE_SIGHAND, and "
                "CLONE_VM|CLONE_SIGHAND|CLONE_THREAD",
     .control = "unshare(0) instead of unshare(CLONE_NEWPID), and setns() into the caller's own "
-               "PID namespace: pid_for_children stays the active namespace and the thread starts",
+               "PID namespace: pid_for_children stays the active namespace and the thread starts "
+               "(contradicts unshare.clone_thread and setns.clone_thread)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {3, 8}},
-    .expect = {ExpectCall("unshare.newpid", Succeeds()),
-               ExpectCall("unshare.clone_thread", FailsWith(EINVAL)),
-               ExpectCall("setns.newpid", Succeeds()),
+    .preconditions = {Given(ExpectCall("unshare.newpid", Succeeds())),
+                      Given(ExpectCall("setns.newpid", Succeeds()))},
+    .expect = {ExpectCall("unshare.clone_thread", FailsWith(EINVAL)),
                ExpectCall("setns.clone_thread", FailsWith(EINVAL)), Record("history.newpid_vm"),
                Record("history.newpid_vm_sighand"), Record("history.newpid_thread")},
     .body = CloneThreadAfterPidnsChange,

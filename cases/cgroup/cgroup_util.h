@@ -15,6 +15,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -398,10 +399,14 @@ inline void RemoveOrFail(const Probe& p, CaseCgroup& cg,
   }
 }
 
-// A unique name for a case's child cgroup: "nsc-<tag>-<pid of the body>".
+// A unique name for a case's child cgroup: "nsc-<tag>-<pid of the body>-<random>". The PID
+// alone is not unique: other runs (in other PID namespaces) may be creating cgroups beside ours,
+// and a cgroup someone else made must never be mistaken for (or removed as) the case's own.
 inline PathBuf CaseCgroupName(const char* tag) {
+  uint32_t nonce = 0;
+  if (syscall(SYS_getrandom, &nonce, sizeof nonce, 0) != sizeof nonce) nonce = 0;
   PathBuf name("nsc-");
-  name.Add(tag).Add("-").Add(RawGetpid());
+  name.Add(tag).Add("-").Add(RawGetpid()).Add("-").Add(static_cast<int64_t>(nonce));
   return name;
 }
 

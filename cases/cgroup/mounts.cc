@@ -14,6 +14,7 @@
 
 #include <cstring>
 
+#include "../common/requires_cap_sys_admin.h"
 #include "cgroup_util.h"
 #include "nsconform/case.h"
 
@@ -80,19 +81,19 @@ void MountinfoRootUntilRemount(const Probe& p) {
     looked.CloseReadEnd();
     release.CloseWriteEnd();
     if (!moved.Wait()) return 1;
-    NSC_SETUP(p, EnterPrivateMountNamespace(p.Flags(CLONE_NEWCGROUP, CLONE_NEWCGROUP)),
+    SetupStep(p, EnterPrivateMountNamespace(p.Flags(CLONE_NEWCGROUP, CLONE_NEWCGROUP)),
               "unshare(CLONE_NEWNS|CLONE_NEWCGROUP) and MS_PRIVATE on /");
     char root[256];
     MountRootAt(v2.mountpoint, true, root, sizeof root);
     p.Text("inherited.root", root);
-    if (p.control()) NSC_SETUP(p, unshare(CLONE_NEWCGROUP), "control: unshare(CLONE_NEWCGROUP)");
+    if (p.control()) SetupStep(p, unshare(CLONE_NEWCGROUP), "control: unshare(CLONE_NEWCGROUP)");
     if (!InOtherNamespace("/proc/self/ns/cgroup", start_cgroup_ns)) {
       p.SetupFailed("still in the body's cgroup namespace; refusing to mount cgroup2 there");
     }
     NSC_SETUP(p, mount("nsc-scratch", "/tmp", "tmpfs", 0, "mode=0755,size=1m"),
               "mounting a scratch tmpfs on /tmp in the private mount namespace");
     NSC_SETUP(p, mkdir(kFreshMount, 0755), "mkdir /tmp/cg2 on the scratch tmpfs");
-    p.Call("remount", mount("none", kFreshMount, "cgroup2", 0, nullptr));
+    OperationCall(p, "remount", mount("none", kFreshMount, "cgroup2", 0, nullptr));
     MountRootAt(kFreshMount, false, root, sizeof root);
     p.Text("remounted.root", root);
     looked.Signal();
@@ -124,11 +125,12 @@ NSC_CASE({
                "inherited cgroup2 mount starts with \"/..\"; cgroup2 mounted again from inside "
                "the namespace (on a scratch directory) shows \"/\" in field 4",
     .control = "no new cgroup namespace when mountinfo is read: the inherited mount's root "
-               "reads \"/\", not an ancestor path",
+               "reads \"/\", not an ancestor path (contradicts inherited.root)",
     .needs = {.privilege = Privilege::kUserns,
               .namespaces = CLONE_NEWCGROUP | CLONE_NEWNS,
               .min_kernel = {4, 6}},
-    .expect = {ExpectText("inherited.root", StartsWith("/..")), ExpectCall("remount", Succeeds()),
+    .expect = {ExpectText("inherited.root", StartsWith("/..")),
+               ExpectCall("remount", Succeeds()),
                ExpectText("remounted.root", "/"), Record("setup.case_cgroup")},
     .body = MountinfoRootUntilRemount,
 });
@@ -140,8 +142,9 @@ NSC_CASE({
 //     scratch tmpfs on /tmp.
 //     Control: no new cgroup namespace: C's cgroup namespace is still owned by an ancestor
 //     user namespace, over which C has no capability.
-//  3. C mounts cgroup2 on /tmp/cg2; if the host has a named v1 hierarchy (name=...), C also
-//     mounts it ("none,name=...") on /tmp/cg1 (recorded).
+//  3. C mounts cgroup2 on /tmp/cg2 and the host's named v1 hierarchy ("none,name=...") on
+//     /tmp/cg1. Without a named v1 hierarchy the case SKIPs: making one would create a new
+//     hierarchy system-wide, visible in every process's /proc/PID/cgroup (never done).
 void UsernsCanMountCgroup2(const Probe& p) {
   if (!UnifiedHierarchyVisible()) {
     p.Skip(ReasonCode::kPreconditionUnmet,
@@ -154,9 +157,14 @@ void UsernsCanMountCgroup2(const Probe& p) {
     CopyString(named, sizeof named, h.controllers, std::strlen(h.controllers));
     return true;
   });
+  if (named[0] == '\0') {
+    p.Skip(ReasonCode::kPreconditionUnmet,
+           "no named v1 cgroup hierarchy (name=...) on this host: the rule's named-v1 half "
+           "cannot be observed without creating a hierarchy system-wide");
+  }
   const NsFileId start_user_ns = NsFileIdOf("/proc/self/ns/user");
   ChildProcess c = Spawn(0, [&] {
-    NSC_SETUP(p, EnterUserNamespace(CLONE_NEWNS | p.Flags(CLONE_NEWCGROUP, CLONE_NEWCGROUP)),
+    SetupStep(p, EnterUserNamespace(CLONE_NEWNS | p.Flags(CLONE_NEWCGROUP, CLONE_NEWCGROUP)),
               "unshare(CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWCGROUP) and id maps");
     if (!InOtherNamespace("/proc/self/ns/user", start_user_ns)) {
       p.SetupFailed("not in a new user namespace; refusing to mount cgroupfs");
@@ -167,15 +175,11 @@ void UsernsCanMountCgroup2(const Probe& p) {
               "mounting a scratch tmpfs on /tmp in the private mount namespace");
     NSC_SETUP(p, mkdir("/tmp/cg2", 0755), "mkdir /tmp/cg2");
     NSC_SETUP(p, mkdir("/tmp/cg1", 0755), "mkdir /tmp/cg1");
-    p.Call("cgroup2.mount", mount("none", "/tmp/cg2", "cgroup2", 0, nullptr));
-    if (named[0] != '\0') {
-      PathBuf options("none,");
-      options.Add(named);
-      p.Text("v1_named.hierarchy", named);
-      p.Call("v1_named.mount", mount("none", "/tmp/cg1", "cgroup", 0, options.c_str()));
-    } else {
-      p.Text("v1_named.hierarchy", "(none on this host)");
-    }
+    OperationCall(p, "cgroup2.mount", mount("none", "/tmp/cg2", "cgroup2", 0, nullptr));
+    PathBuf options("none,");
+    options.Add(named);
+    p.Text("v1_named.hierarchy", named);
+    OperationCall(p, "v1_named.mount", mount("none", "/tmp/cg1", "cgroup", 0, options.c_str()));
     return 0;
   });
   p.Call("clone", c.pid());
@@ -189,15 +193,17 @@ NSC_CASE({
     .source = {"user_namespaces(7)", "Effect of capabilities within a user namespace"},
     .references = {"cgroup_namespaces(7)", "mount(2)"},
     .observe = "in a new user+mount+cgroup namespace, mount(\"none\", dir, \"cgroup2\", 0, NULL) "
-               "returns 0; where the host has a named v1 hierarchy, mounting it with "
-               "\"none,name=...\" is recorded",
+               "returns 0, and so does mounting the host's named v1 hierarchy with "
+               "\"none,name=...\" (skipped where the host has no named v1 hierarchy)",
     .control = "no new cgroup namespace: the caller's cgroup namespace belongs to an ancestor "
-               "user namespace and the cgroup2 mount fails with EPERM",
+               "user namespace and both mounts fail with EPERM (contradicts cgroup2.mount and "
+               "v1_named.mount)",
     .needs = {.privilege = Privilege::kUserns,
               .namespaces = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWCGROUP,
               .min_kernel = {4, 6}},
-    .expect = {ExpectCall("cgroup2.mount", Succeeds()), Record("v1_named.hierarchy"),
-               Record("v1_named.mount"), ExpectCall("clone", Succeeds())},
+    .preconditions = {Given(ExpectCall("clone", Succeeds()))},
+    .expect = {ExpectCall("cgroup2.mount", Succeeds()), ExpectCall("v1_named.mount", Succeeds()),
+               Record("v1_named.hierarchy")},
     .body = UsernsCanMountCgroup2,
 });
 

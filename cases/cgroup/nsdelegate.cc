@@ -10,6 +10,7 @@
 
 #include <cstring>
 
+#include "../common/requires_cap_sys_admin.h"
 #include "cgroup_util.h"
 #include "nsconform/case.h"
 
@@ -72,7 +73,7 @@ void NsdelegateRootControllerEperm(const Probe& p) {
     done.CloseReadEnd();
     release.CloseWriteEnd();
     if (!moved.Wait()) return 1;
-    p.Call("unshare", unshare(p.Flags(CLONE_NEWCGROUP, CLONE_NEWCGROUP)));
+    SetupCall(p, "unshare", unshare(p.Flags(CLONE_NEWCGROUP, CLONE_NEWCGROUP)));
     PathBuf file(cg.dir());
     file.Add("/pids.max");
     struct stat st;
@@ -114,10 +115,10 @@ NSC_CASE({
                "case cgroup X gets EPERM writing a non-delegatable interface file of X "
                "(pids.max, or cgroup.max.descendants), while writing X's cgroup.procs succeeds",
     .control = "no new cgroup namespace: X is not a namespace root and the interface file "
-               "write succeeds",
+               "write succeeds (contradicts ns_root.write_interface_file)",
     .needs = {.privilege = Privilege::kRoot, .namespaces = CLONE_NEWCGROUP, .min_kernel = {4, 13}},
-    .expect = {ExpectCall("unshare", Succeeds()),
-               ExpectCall("ns_root.write_interface_file", FailsWith(EPERM)),
+    .preconditions = {Given(ExpectCall("unshare", Succeeds()))},
+    .expect = {ExpectCall("ns_root.write_interface_file", FailsWith(EPERM)),
                ExpectCall("ns_root.write_cgroup_procs", Succeeds()),
                Record("ns_root.interface_file")},
     .body = NsdelegateRootControllerEperm,
@@ -148,7 +149,7 @@ void NsdelegateCrossBoundaryEnoent(const Probe& p) {
     done.CloseReadEnd();
     release.CloseWriteEnd();
     if (!moved.Wait()) return 1;
-    p.Call("unshare", unshare(p.Flags(CLONE_NEWCGROUP, CLONE_NEWCGROUP)));
+    SetupCall(p, "unshare", unshare(p.Flags(CLONE_NEWCGROUP, CLONE_NEWCGROUP)));
     PathBuf procs(cg.dir());
     procs.Add("/cgroup.procs");
     p.Call("outside_root.write_cgroup_procs", WriteSmallFile(procs.c_str(), "0"));
@@ -178,10 +179,11 @@ NSC_CASE({
     .observe = "with cgroup2 mounted with nsdelegate, a process in a cgroup namespace rooted at "
                "case cgroup X/in writes its PID into X/cgroup.procs (outside the namespace "
                "root, through the host's mount): ENOENT",
-    .control = "no new cgroup namespace: the write moves the process into X",
+    .control = "no new cgroup namespace: the write moves the process into X (contradicts "
+               "outside_root.write_cgroup_procs)",
     .needs = {.privilege = Privilege::kRoot, .namespaces = CLONE_NEWCGROUP, .min_kernel = {4, 13}},
-    .expect = {ExpectCall("unshare", Succeeds()),
-               ExpectCall("outside_root.write_cgroup_procs", FailsWith(ENOENT))},
+    .preconditions = {Given(ExpectCall("unshare", Succeeds()))},
+    .expect = {ExpectCall("outside_root.write_cgroup_procs", FailsWith(ENOENT))},
     .body = NsdelegateCrossBoundaryEnoent,
 });
 

@@ -15,6 +15,7 @@ NSC_CASE({
                "non-root uid), unshare(CLONE_NEWCGROUP) returns EPERM",
     .control = kUnshareWithoutCapSysAdminControl,
     .needs = {.privilege = Privilege::kNocap, .namespaces = CLONE_NEWCGROUP, .min_kernel = {4, 6}},
+    .preconditions = UnshareWithoutCapSysAdminPreconditions(),
     .expect = UnshareWithoutCapSysAdminExpectations(),
     .body = UnshareWithoutCapSysAdmin<CLONE_NEWCGROUP>,
 });

@@ -10,6 +10,7 @@
 
 #include <cstring>
 
+#include "../common/requires_cap_sys_admin.h"
 #include "cgroup_util.h"
 #include "nsconform/case.h"
 
@@ -87,7 +88,7 @@ void RootIsCurrentCgroup(const Probe& p) {
              "cgroup, so a new namespace root would be indistinguishable");
     }
     p.Value("before.lines_not_root", before.not_root);
-    p.Call("unshare", unshare(p.Flags(CLONE_NEWCGROUP, CLONE_NEWCGROUP)));
+    SetupCall(p, "unshare", unshare(p.Flags(CLONE_NEWCGROUP, CLONE_NEWCGROUP)));
     CgroupLineCount after;
     if (CountSelfCgroupLines(&after) == -1) p.SetupFailed("reading /proc/self/cgroup");
     p.Value("after.lines", after.lines);
@@ -120,12 +121,15 @@ NSC_CASE({
     .observe = "from a non-root cgroup (a child cgroup the case creates under its own where it "
                "can, v2 first), unshare(CLONE_NEWCGROUP): every line of /proc/self/cgroup, v1 "
                "and v2 alike, then shows the path \"/\"",
-    .control = "unshare without CLONE_NEWCGROUP: the lines keep their non-root paths",
+    .control = "unshare without CLONE_NEWCGROUP: the lines keep their non-root paths "
+               "(contradicts after.lines_not_root)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWCGROUP, .min_kernel = {4, 6}},
-    .expect = {Expect("before.lines_not_root", Gt(0)), ExpectCall("unshare", Succeeds()),
-               Expect("after.lines", Gt(0)), Expect("after.lines_not_root", Eq(0)),
-               Record("after.cgroup"), Record("setup.case_cgroup"),
-               ExpectCall("body.clone", Succeeds())},
+    .preconditions = {Given(ExpectCall("body.clone", Succeeds())),
+                      Given(Expect("before.lines_not_root", Gt(0)), ReasonCode::kPreconditionUnmet),
+                      Given(ExpectCall("unshare", Succeeds())),
+                      Given(Expect("after.lines", Gt(0)))},
+    .expect = {Expect("after.lines_not_root", Eq(0)), Record("after.cgroup"),
+               Record("setup.case_cgroup")},
     .body = RootIsCurrentCgroup,
 });
 
@@ -168,7 +172,7 @@ void PathsRelativeToReader(const Probe& p) {
     looked.CloseReadEnd();
     release.CloseWriteEnd();
     if (!moved.Wait()) return 1;
-    p.Call("reader.unshare", unshare(p.Flags(CLONE_NEWCGROUP, CLONE_NEWCGROUP)));
+    SetupCall(p, "reader.unshare", unshare(p.Flags(CLONE_NEWCGROUP, CLONE_NEWCGROUP)));
     RecordPath(p, "view.sibling", s.pid(), prefix);
     RecordPath(p, "view.ancestor", body, prefix);
     RecordPath(p, "view.self", 0, prefix);
@@ -202,10 +206,11 @@ NSC_CASE({
     .observe = "a reader in case cgroup X/b unshares its cgroup namespace: a sibling in X/c "
                "reads \"/../c\", the body (in X's parent) \"/../..\", the reader itself \"/\"; "
                "PID 1's entry is recorded",
-    .control = "unshare without CLONE_NEWCGROUP: the paths are shown absolute",
+    .control = "unshare without CLONE_NEWCGROUP: the paths are shown absolute (contradicts "
+               "view.sibling, view.ancestor and view.self)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWCGROUP, .min_kernel = {4, 6}},
-    .expect = {ExpectCall("reader.unshare", Succeeds()),
-               ExpectText("view.sibling", "/../c"),
+    .preconditions = {Given(ExpectCall("reader.unshare", Succeeds()))},
+    .expect = {ExpectText("view.sibling", "/../c"),
                ExpectText("view.ancestor", "/../.."),
                ExpectText("view.self", "/"), Record("view.pid1"),
                Record("setup.hierarchy")},
@@ -218,7 +223,8 @@ NSC_CASE({
 //  2. The body, an outside observer, records joiner C's /proc/C/cgroup: that hierarchy's path
 //     and a hash of all lines.
 //  3. C: setns() into T's cgroup namespace, then records its own view of its cgroup ("/..").
-//     Control: the body migrates C into X, and C setns()es into its own namespace instead.
+//     Control (the one factor removed: C's membership staying put): the body migrates C into
+//     X before C joins; the observer then sees C's cgroup change, and C's view is "/".
 //  4. The body records /proc/C/cgroup again: unchanged.
 //  5. The body moves T (and C) back, lets them exit and removes X.
 void SetnsNoMigration(const Probe& p) {
@@ -243,7 +249,7 @@ void SetnsNoMigration(const Probe& p) {
     joined.CloseWriteEnd();
     release.CloseWriteEnd();
     if (!moved.Wait()) return 1;
-    p.Call("target.unshare", unshare(CLONE_NEWCGROUP));
+    SetupCall(p, "target.unshare", unshare(CLONE_NEWCGROUP));
     ready.Signal();
     release.Wait();
     return 0;
@@ -258,9 +264,9 @@ void SetnsNoMigration(const Probe& p) {
     release.CloseWriteEnd();
     if (!go.Wait()) return 1;
     const PathBuf target = ProcPath(t.pid(), "ns/cgroup");
-    UniqueFd ns = OpenFile(p.control() ? "/proc/self/ns/cgroup" : target.c_str(), O_RDONLY);
+    UniqueFd ns = OpenFile(target.c_str(), O_RDONLY);
     if (!ns.valid()) p.SetupFailed("open the cgroup namespace file to join");
-    p.Call("joiner.setns", setns(ns.get(), CLONE_NEWCGROUP));
+    OperationCall(p, "joiner.setns", setns(ns.get(), CLONE_NEWCGROUP));
     RecordPath(p, "joiner.own_view", 0, prefix);
     joined.Signal();
     release.Wait();
@@ -278,7 +284,7 @@ void SetnsNoMigration(const Probe& p) {
     if (ready.Wait()) {
       RecordPath(p, "outside.before", c.pid(), prefix);
       p.Value("outside.before_all", HashCgroupFile(c.pid()));
-      if (p.control()) cg.Move(c.pid());
+      if (p.control() && cg.Move(c.pid()) == -1) p.SetupFailed("control: migrating the joiner");
       go.Signal();
       joined.Wait();
       RecordPath(p, "outside.after", c.pid(), prefix);
@@ -305,12 +311,12 @@ NSC_CASE({
                "and after the joiner setns()es into a target's cgroup namespace rooted at a "
                "case child cgroup: all lines are unchanged, while the joiner's own view of its "
                "cgroup becomes \"/..\"",
-    .control = "the joiner is migrated into the target's cgroup instead (and joins its own "
-               "namespace): the observer sees a different cgroup and the joiner's view is not "
-               "\"/..\"",
+    .control = "the joiner is migrated into the target's cgroup before it joins: the observer "
+               "sees a different cgroup and the joiner's view is \"/\", not \"/..\" (contradicts "
+               "outside.after, outside.after_all and joiner.own_view)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWCGROUP, .min_kernel = {4, 6}},
-    .expect = {ExpectCall("target.unshare", Succeeds()),
-               ExpectCall("joiner.setns", Succeeds()),
+    .preconditions = {Given(ExpectCall("target.unshare", Succeeds()))},
+    .expect = {ExpectCall("joiner.setns", Succeeds()),
                ExpectSameText("outside.after", "outside.before"),
                ExpectSameValue("outside.after_all", "outside.before_all"),
                ExpectText("joiner.own_view", "/.."), Record("setup.hierarchy")},

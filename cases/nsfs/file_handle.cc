@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "../common/requires_cap_sys_admin.h"
 #include "nsconform/case.h"
 
 namespace nsc::cases {
@@ -49,7 +50,7 @@ struct HandleBuffer {
 void FileHandleRoundtrip(const Probe& p) {
   p.NsId("body.uts", "/proc/self/ns/uts");
   ChildProcess child = Spawn(0, [&] {
-    NSC_SETUP(p, unshare(p.Flags(CLONE_NEWUTS, CLONE_NEWUTS)), "unshare(CLONE_NEWUTS)");
+    SetupStep(p, unshare(p.Flags(CLONE_NEWUTS, CLONE_NEWUTS)), "unshare(CLONE_NEWUTS)");
     UniqueFd uts = OpenFile("/proc/self/ns/uts", O_RDONLY);
     if (!uts.valid()) p.SetupFailed("open /proc/self/ns/uts");
     p.NsIdOfFd("child.uts", uts.get());
@@ -64,7 +65,7 @@ void FileHandleRoundtrip(const Probe& p) {
     struct file_handle* handle = buf.get();
     handle->handle_bytes = kMaxHandleBytes;
     int mount_id = -1;
-    p.Call("encode", name_to_handle_at(uts.get(), "", handle, &mount_id, AT_EMPTY_PATH));
+    OperationCall(p, "encode", name_to_handle_at(uts.get(), "", handle, &mount_id, AT_EMPTY_PATH));
     p.Value("handle.type", handle->handle_type);
     p.Value("handle.bytes", handle->handle_bytes);
     NsfsFileHandle fields{};
@@ -74,7 +75,7 @@ void FileHandleRoundtrip(const Probe& p) {
     p.Value("handle.ns_inum", fields.ns_inum);
 
     UniqueFd decoded(open_by_handle_at(kFdNsfsRoot, handle, O_RDONLY));
-    p.Call("decode", decoded.get());
+    OperationCall(p, "decode", decoded.get());
     p.NsIdOfFd("decoded", decoded.get());
 
     NsfsFileHandle stale{UINT64_MAX - 1, 0, 0};  // ns ids count up from 1: never reached
@@ -101,7 +102,8 @@ NSC_CASE({
                "and the inode; open_by_handle_at(FD_NSFS_ROOT, handle, O_RDONLY) returns an fd of "
                "that same namespace, not of the parent's; a handle with an id no namespace has "
                "fails with ESTALE",
-    .control = "the child does not unshare CLONE_NEWUTS: the decoded namespace is the parent's",
+    .control = "the child does not unshare CLONE_NEWUTS: the decoded namespace is the parent's "
+               "(contradicts decoded)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWUTS, .min_kernel = {6, 18}},
     .expect = {ExpectCall("encode", Succeeds()), Expect("handle.type", Eq(kFileidNsfs)),
                Expect("handle.bytes", Eq(16)), ExpectCall("child.get_id", Succeeds()),

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 
+#include "../common/requires_cap_sys_admin.h"
 #include "nsconform/case.h"
 
 namespace nsc::cases {
@@ -75,7 +76,7 @@ void GetIdStableAndUnique(const Probe& p) {
   RecordU64Ioctl(p, "uts.get_id_again", "uts.id_again", "/proc/self/ns/uts", kNsGetId);
   RecordU64Ioctl(p, "user.get_id", "user.id", "/proc/self/ns/user", kNsGetId);
   ChildProcess child = Spawn(0, [&] {
-    NSC_SETUP(p, unshare(p.Flags(CLONE_NEWUTS, CLONE_NEWUTS)), "unshare(CLONE_NEWUTS)");
+    SetupStep(p, unshare(p.Flags(CLONE_NEWUTS, CLONE_NEWUTS)), "unshare(CLONE_NEWUTS)");
     RecordU64Ioctl(p, "child.uts.get_id", "child.uts.id", "/proc/self/ns/uts", kNsGetId);
     return 0;
   });
@@ -94,7 +95,8 @@ NSC_CASE({
                "namespaces succeeds with eight distinct non-zero ids; a second open of ns/uts "
                "gives the same id; the ns/uts of a child that unshared CLONE_NEWUTS has a "
                "different id",
-    .control = "the child does not unshare CLONE_NEWUTS: its ns/uts id equals the caller's",
+    .control = "the child does not unshare CLONE_NEWUTS: its ns/uts id equals the caller's "
+               "(contradicts child.uts.id)",
     .needs = {.privilege = Privilege::kUserns,
               .namespaces = CLONE_NEWCGROUP | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWNET |
                             CLONE_NEWPID | CLONE_NEWTIME | CLONE_NEWUSER | CLONE_NEWUTS,
@@ -103,7 +105,8 @@ NSC_CASE({
                ExpectCall("uts.get_id", Succeeds()), Expect("uts.id", Gt(0)),
                ExpectCall("uts.get_id_again", Succeeds()), ExpectSameValue("uts.id_again", "uts.id"),
                ExpectCall("child.uts.get_id", Succeeds()), Expect("child.uts.id", Gt(0)),
-               ExpectDifferentValue("child.uts.id", "uts.id"), Record("user.id")},
+               ExpectDifferentValue("child.uts.id", "uts.id"), Record("user.get_id"),
+               Record("user.id")},
     .body = GetIdStableAndUnique,
 });
 
@@ -114,7 +117,7 @@ void GetMntnsIdIdentifiesMountNs(const Probe& p) {
   RecordU64Ioctl(p, "mnt.get_mntns_id_again", "mnt.id_again", "/proc/self/ns/mnt", kNsGetMntnsId);
   RecordU64Ioctl(p, "uts.get_mntns_id", "uts.mntns_id", "/proc/self/ns/uts", kNsGetMntnsId);
   ChildProcess child = Spawn(0, [&] {
-    NSC_SETUP(p, unshare(p.Flags(CLONE_NEWNS, CLONE_NEWNS)), "unshare(CLONE_NEWNS)");
+    SetupStep(p, unshare(p.Flags(CLONE_NEWNS, CLONE_NEWNS)), "unshare(CLONE_NEWNS)");
     RecordU64Ioctl(p, "child.mnt.get_mntns_id", "child.mnt.id", "/proc/self/ns/mnt",
                    kNsGetMntnsId);
     return 0;
@@ -134,7 +137,8 @@ NSC_CASE({
     .observe = "NS_GET_MNTNS_ID on /proc/self/ns/mnt succeeds with a non-zero id, the same for "
                "a second open; the mount namespace of a child that unshared CLONE_NEWNS has a "
                "different id; on /proc/self/ns/uts the ioctl fails with EINVAL",
-    .control = "the child does not unshare CLONE_NEWNS: its id equals the caller's",
+    .control = "the child does not unshare CLONE_NEWNS: its id equals the caller's (contradicts "
+               "child.mnt.id)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWNS | CLONE_NEWUTS,
               .min_kernel = {6, 11}},
     .expect = {ExpectCall("mnt.get_mntns_id", Succeeds()), Expect("mnt.id", Gt(0)),
@@ -142,7 +146,7 @@ NSC_CASE({
                ExpectSameValue("mnt.id_again", "mnt.id"),
                ExpectCall("uts.get_mntns_id", FailsWith(EINVAL)),
                ExpectCall("child.mnt.get_mntns_id", Succeeds()),
-               ExpectDifferentValue("child.mnt.id", "mnt.id")},
+               ExpectDifferentValue("child.mnt.id", "mnt.id"), Record("uts.mntns_id")},
     .body = GetMntnsIdIdentifiesMountNs,
 });
 
@@ -160,22 +164,24 @@ MntNsInfo RecordMntNsInfo(const Probe& p, const char* prefix, int fd) {
 
 // Flow: 1. a child opens its ns/mnt (the old namespace), enters a private mount namespace and
 // opens its ns/mnt again; 2. records NS_MNT_GET_INFO and NS_GET_MNTNS_ID of the new one;
-// 3. mounts a tmpfs on /tmp there (private: invisible outside); 4. records NS_MNT_GET_INFO
-// again (control: on the old namespace, where nothing was mounted) and the change in
-// nr_mounts; 5. NS_MNT_GET_INFO on ns/uts.
+// 3. mounts a tmpfs on /tmp there (private: invisible outside; control, the one factor
+// removed: mounts nothing); 4. records NS_MNT_GET_INFO of the same namespace again and the
+// change in nr_mounts; 5. NS_MNT_GET_INFO on ns/uts.
 void MntNsInfoCountsMounts(const Probe& p) {
   ChildProcess child = Spawn(0, [&] {
     UniqueFd old_ns = OpenFile("/proc/self/ns/mnt", O_RDONLY);
     if (!old_ns.valid()) p.SetupFailed("open /proc/self/ns/mnt");
-    NSC_SETUP(p, EnterPrivateMountNamespace(), "private mount namespace");
+    SetupStep(p, EnterPrivateMountNamespace(), "private mount namespace");
     UniqueFd new_ns = OpenFile("/proc/self/ns/mnt", O_RDONLY);
     if (!new_ns.valid()) p.SetupFailed("open /proc/self/ns/mnt");
     const MntNsInfo before = RecordMntNsInfo(p, "before", new_ns.get());
     uint64_t mntns_id = 0;
     p.Call("get_mntns_id", ioctl(new_ns.get(), kNsGetMntnsId, &mntns_id));
     p.Value("mntns_id", static_cast<int64_t>(mntns_id));
-    NSC_SETUP(p, mount("nsconform", "/tmp", "tmpfs", 0, "size=64k"), "mount tmpfs on /tmp");
-    const MntNsInfo after = RecordMntNsInfo(p, "after", p.control() ? old_ns.get() : new_ns.get());
+    if (!p.control()) {
+      NSC_SETUP(p, mount("nsconform", "/tmp", "tmpfs", 0, "size=64k"), "mount tmpfs on /tmp");
+    }
+    const MntNsInfo after = RecordMntNsInfo(p, "after", new_ns.get());
     p.Value("nr_mounts_added", static_cast<int64_t>(after.nr_mounts) - before.nr_mounts);
     UniqueFd uts = OpenFile("/proc/self/ns/uts", O_RDONLY);
     if (!uts.valid()) p.SetupFailed("open /proc/self/ns/uts");
@@ -196,15 +202,17 @@ NSC_CASE({
     .observe = "in a new private mount namespace, NS_MNT_GET_INFO fills size 16 (version 0) and "
                "mnt_ns_id equal to NS_GET_MNTNS_ID; after one tmpfs is mounted there, nr_mounts "
                "has grown by exactly 1; on /proc/self/ns/uts it fails with EINVAL",
-    .control = "the second NS_MNT_GET_INFO is made on the old mount namespace, where nothing was "
-               "mounted: nr_mounts does not grow by 1",
+    .control = "nothing is mounted between the two NS_MNT_GET_INFO calls on the new namespace: "
+               "nr_mounts does not grow (contradicts nr_mounts_added)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWNS | CLONE_NEWUTS,
               .min_kernel = {6, 12}},
     .expect = {ExpectCall("before.get_info", Succeeds()), Expect("before.size", Eq(16)),
                ExpectCall("get_mntns_id", Succeeds()),
                ExpectSameValue("before.mnt_ns_id", "mntns_id"),
-               ExpectCall("after.get_info", Succeeds()), Expect("nr_mounts_added", Eq(1)),
-               ExpectCall("uts.get_info", FailsWith(EINVAL)), Record("before.nr_mounts")},
+               ExpectCall("after.get_info", Succeeds()),
+               ExpectSameValue("after.mnt_ns_id", "mntns_id"), Expect("nr_mounts_added", Eq(1)),
+               ExpectCall("uts.get_info", FailsWith(EINVAL)), Record("before.nr_mounts"),
+               Record("after.size"), Record("after.nr_mounts")},
     .body = MntNsInfoCountsMounts,
 });
 

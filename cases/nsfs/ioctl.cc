@@ -4,6 +4,7 @@
 // NS_GET_NSTYPE(2const) and NS_GET_OWNER_UID(2const); before 2021 it was ioctl_ns(2)).
 #include <fcntl.h>
 
+#include "../common/requires_cap_sys_admin.h"
 #include "nsconform/case.h"
 
 namespace nsc::cases {
@@ -14,41 +15,6 @@ using ::testing::Eq;
 // ioctl(2) returning long, so that p.Call() can take it directly.
 long NsIoctl(int fd, unsigned long request) { return ioctl(fd, request); }
 
-// Flow: 1. a child enters a new user namespace and a new UTS namespace (control: only the
-// user namespace, so its UTS namespace is still owned by the outer one); 2. applies
-// NS_GET_USERNS to /proc/self/ns/uts; 3. records the identity of the returned fd and of
-// /proc/self/ns/user.
-void GetUsernsReturnsOwner(const Probe& p) {
-  ChildProcess child = Spawn(0, [&] {
-    NSC_SETUP(p, EnterUserNamespace(p.Flags(CLONE_NEWUTS, CLONE_NEWUTS)),
-              "unshare(CLONE_NEWUSER|CLONE_NEWUTS)");
-    UniqueFd uts = OpenFile("/proc/self/ns/uts", O_RDONLY);
-    if (!uts.valid()) p.SetupFailed("open /proc/self/ns/uts");
-    UniqueFd owner(static_cast<int>(NsIoctl(uts.get(), NS_GET_USERNS)));
-    p.Call("get_userns", owner.get());
-    p.NsIdOfFd("owner", owner.get());
-    p.NsId("self.user", "/proc/self/ns/user");
-    return 0;
-  });
-  NSC_SETUP(p, child.pid(), "fork");
-  child.Wait();
-}
-
-NSC_CASE({
-    .id = "nsfs.get_userns_returns_owner",
-    .title = "NS_GET_USERNS returns an fd for the user namespace that owns the namespace",
-    .source = {"NS_GET_USERNS(2const)", "DESCRIPTION"},
-    .references = {"ioctl_nsfs(2), NS_GET_USERNS"},
-    .observe = "after unshare(CLONE_NEWUSER|CLONE_NEWUTS), ioctl(uts_fd, NS_GET_USERNS) returns "
-               "an fd whose (st_dev, st_ino) is that of /proc/self/ns/user",
-    .control = "only CLONE_NEWUSER: the UTS namespace is owned by the outer user namespace, which "
-               "is out of scope (EPERM)",
-    .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWUSER | CLONE_NEWUTS,
-              .min_kernel = {4, 9}},
-    .expect = {ExpectCall("get_userns", Succeeds()), ExpectSameNs("owner", "self.user")},
-    .body = GetUsernsReturnsOwner,
-});
-
 // A child parked in a new user namespace (plus `extra_flags` namespaces it owns), so that its
 // parent can open /proc/<child>/ns/* (namespaces whose parent or owner is in the caller's
 // scope). `enter` = false (control) keeps the child in the caller's namespaces.
@@ -57,7 +23,7 @@ ChildProcess SpawnUsernsChild(const Probe& p, bool enter, unsigned long extra_fl
   ChildProcess child = Spawn(0, [&] {
     ready.CloseReadEnd();
     done.CloseWriteEnd();
-    if (enter) NSC_SETUP(p, EnterUserNamespace(extra_flags), "unshare(CLONE_NEWUSER)");
+    if (enter) SetupStep(p, EnterUserNamespace(extra_flags), "unshare(CLONE_NEWUSER)");
     ready.Signal();
     done.Wait();
     return 0;
@@ -65,6 +31,52 @@ ChildProcess SpawnUsernsChild(const Probe& p, bool enter, unsigned long extra_fl
   ready.CloseWriteEnd();
   return child;
 }
+
+// Flow: 1. a child C enters a new user namespace U together with a new UTS namespace (owned
+// by U) and parks; 2. the body — whose own user namespace is U's parent, not U — opens
+// /proc/C/ns/uts and applies NS_GET_USERNS (control, the one factor removed: it applies it to
+// /proc/C/ns/user instead, whose owner is the body's own user namespace); 3. the body records
+// the identities of the returned fd, of /proc/C/ns/user and of its own ns/user. The owner
+// differs from the caller's own user namespace, so an ioctl that answered "the caller's user
+// namespace" would be caught.
+void GetUsernsReturnsOwner(const Probe& p) {
+  Barrier ready, done;
+  if (!ready.ok() || !done.ok()) p.SetupFailed("pipe");
+  ChildProcess child = SpawnUsernsChild(p, true, CLONE_NEWUTS, ready, done);
+  NSC_SETUP(p, child.pid(), "fork");
+  if (!ready.Wait()) p.SetupFailed("the child did not enter its user namespace");
+  const PathBuf queried = ProcPath(child.pid(), p.Pick<const char*>("ns/uts", "ns/user"));
+  const PathBuf child_user = ProcPath(child.pid(), "ns/user");
+  UniqueFd fd = OpenFile(queried.c_str(), O_RDONLY);
+  if (!fd.valid()) p.SetupFailed("open of the child's namespace file");
+  UniqueFd owner(static_cast<int>(NsIoctl(fd.get(), NS_GET_USERNS)));
+  p.Call("get_userns", owner.get());
+  if (!owner.valid()) p.SetupFailed("NS_GET_USERNS returned no fd to identify");
+  p.NsIdOfFd("owner", owner.get());
+  p.NsId("child.user", child_user.c_str());
+  p.NsId("self.user", "/proc/self/ns/user");
+  done.Signal();
+  child.Wait();
+}
+
+NSC_CASE({
+    .id = "nsfs.get_userns_returns_owner",
+    .title = "NS_GET_USERNS returns an fd for the user namespace that owns the namespace",
+    .source = {"NS_GET_USERNS(2const)", "DESCRIPTION"},
+    .references = {"ioctl_nsfs(2), NS_GET_USERNS"},
+    .observe = "a child unshares CLONE_NEWUSER|CLONE_NEWUTS; from the parent (outside that user "
+               "namespace), ioctl(child's uts fd, NS_GET_USERNS) returns an fd whose (st_dev, "
+               "st_ino) is the child's user namespace, not the caller's own",
+    .control = "the ioctl is applied to the child's ns/user instead, whose owner is the caller's "
+               "own user namespace: the fd names the caller's user namespace, not the child's "
+               "(contradicts owner)",
+    .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWUSER | CLONE_NEWUTS,
+              .min_kernel = {4, 9}},
+    // The owner the rule expects must be distinguishable from the caller's own user namespace.
+    .preconditions = {Given(ExpectDifferentNs("child.user", "self.user"))},
+    .expect = {ExpectCall("get_userns", Succeeds()), ExpectSameNs("owner", "child.user")},
+    .body = GetUsernsReturnsOwner,
+});
 
 // Records whether `fd` is close-on-exec and its access mode, as "<prefix>.cloexec" (0/1) and
 // "<prefix>.accmode".
@@ -79,8 +91,7 @@ void RecordFdFlags(const Probe& p, const char* prefix, int fd) {
 // Flow: 1. a child enters a new user namespace and a new UTS namespace; 2. NS_GET_USERNS is
 // applied to /proc/<child>/ns/uts and NS_GET_PARENT to /proc/<child>/ns/user (both results
 // are in the caller's scope); 3. both returned fds are checked with
-// fcntl(F_GETFD) and fcntl(F_GETFL). Control: plain dup()s of the fds are checked instead
-// (dup() never sets FD_CLOEXEC).
+// fcntl(F_GETFD) and fcntl(F_GETFL). No control: see no_control_because.
 void ReturnedFdFlags(const Probe& p) {
   Barrier ready, done;
   if (!ready.ok() || !done.ok()) p.SetupFailed("pipe");
@@ -98,10 +109,9 @@ void ReturnedFdFlags(const Probe& p) {
   p.Call("get_userns", owner.get());
   UniqueFd parent(static_cast<int>(NsIoctl(user.get(), NS_GET_PARENT)));
   p.Call("get_parent", parent.get());
-  UniqueFd owner_dup(p.control() ? dup(owner.get()) : -1);
-  UniqueFd parent_dup(p.control() ? dup(parent.get()) : -1);
-  RecordFdFlags(p, "get_userns", p.control() ? owner_dup.get() : owner.get());
-  RecordFdFlags(p, "get_parent", p.control() ? parent_dup.get() : parent.get());
+  if (!owner.valid() || !parent.valid()) p.SetupFailed("an ioctl returned no fd to inspect");
+  RecordFdFlags(p, "get_userns", owner.get());
+  RecordFdFlags(p, "get_parent", parent.get());
   done.Signal();
   child.Wait();
 }
@@ -114,10 +124,16 @@ NSC_CASE({
     .observe = "fcntl(F_GETFD) of the fds from NS_GET_USERNS (on a child's ns/uts) and from "
                "NS_GET_PARENT (on its ns/user), the child being in a new user+UTS namespace, has "
                "FD_CLOEXEC; fcntl(F_GETFL) & O_ACCMODE is O_RDONLY",
-    .control = "dup()s of the two fds are checked: FD_CLOEXEC is not set on them",
+    .control = "none: no nsfs ioctl returns an fd without O_CLOEXEC or with another access "
+               "mode, so any control would inspect an fd the ioctls under test did not produce",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWUSER | CLONE_NEWUTS,
               .min_kernel = {4, 9}},
-    .expect = {ExpectCall("get_userns", Succeeds()), ExpectCall("get_parent", Succeeds()),
+    .no_control_because = "no nsfs ioctl returns an fd without O_CLOEXEC or with another access "
+                          "mode: a control would have to inspect an fd the ioctls under test did "
+                          "not produce (a dup, or one whose flags it changed itself)",
+    .preconditions = {Given(ExpectCall("get_userns", Succeeds())),
+                      Given(ExpectCall("get_parent", Succeeds()))},
+    .expect = {
                Expect("get_userns.cloexec", Eq(1)), Expect("get_userns.accmode", Eq(O_RDONLY)),
                Expect("get_parent.cloexec", Eq(1)), Expect("get_parent.accmode", Eq(O_RDONLY))},
     .body = ReturnedFdFlags,
@@ -142,7 +158,7 @@ void OutOfScopeEperm(const Probe& p) {
   ChildProcess child = Spawn(CLONE_NEWPID, [&] {
     ready.CloseReadEnd();
     done.CloseWriteEnd();
-    NSC_SETUP(p, EnterUserNamespace(p.Pick<unsigned long>(0, CLONE_NEWUTS)),
+    SetupStep(p, EnterUserNamespace(p.Pick<unsigned long>(0, CLONE_NEWUTS)),
               "unshare(CLONE_NEWUSER)");
     CallOnNsFile(p, "inner.parent_of_own_user", "/proc/self/ns/user", NS_GET_PARENT);
     CallOnNsFile(p, "inner.userns_of_outer_uts", "/proc/self/ns/uts", NS_GET_USERNS);
@@ -173,7 +189,9 @@ NSC_CASE({
                "/proc/self/ns/user and NS_GET_USERNS on a UTS namespace owned by the outer user "
                "namespace return EPERM",
     .control = "the body asks for the parents of its child's user and PID namespaces (its own, "
-               "in scope) and the child also creates its UTS namespace: those calls succeed",
+               "in scope) and the child also creates its UTS namespace: those calls succeed "
+               "(contradicts outer.parent_of_own_user, outer.parent_of_own_pid and "
+               "inner.userns_of_outer_uts)",
     .needs = {.privilege = Privilege::kUserns,
               .namespaces = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWUTS, .min_kernel = {4, 9}},
     .expect = {ExpectCall("outer.parent_of_own_user", FailsWith(EPERM)),
@@ -228,7 +246,7 @@ NSC_CASE({
     .references = {"ioctl_nsfs(2), NS_GET_PARENT", "pid.nesting_tree_parent (positive PID case)"},
     .observe = "ioctl(fd, NS_GET_PARENT) on /proc/self/ns/{cgroup,ipc,mnt,net,uts} returns EINVAL",
     .control = "the call is made on /proc/self/ns/user, a hierarchical type: not EINVAL (EPERM, "
-               "its parent is out of scope)",
+               "its parent is out of scope) (contradicts every get_parent.* key)",
     .needs = {.privilege = Privilege::kNone,
               .namespaces = CLONE_NEWCGROUP | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS,
               .min_kernel = {4, 9}},
@@ -240,22 +258,26 @@ NSC_CASE({
     .body = GetParentNonhierarchicalEinval,
 });
 
-// Flow: 1. a child enters a new user namespace (control: stays in the body's); 2. the body
-// opens /proc/<child>/ns/user and applies NS_GET_PARENT and NS_GET_USERNS to it; 3. records
-// the identities of both results and of its own ns/user.
+// Flow: 1. a child enters a new user namespace U (with a new UTS namespace, owned by U); 2. the
+// body opens /proc/<child>/ns/user and applies NS_GET_PARENT and NS_GET_USERNS to it (control,
+// the one factor removed: NS_GET_USERNS is applied to /proc/<child>/ns/uts instead, whose owner
+// is U, not U's parent); 3. records the identities of both results and of its own ns/user.
 void GetParentUserEqualsGetUserns(const Probe& p) {
   Barrier ready, done;
   if (!ready.ok() || !done.ok()) p.SetupFailed("pipe");
-  ChildProcess child = SpawnUsernsChild(p, !p.control(), 0, ready, done);
+  ChildProcess child = SpawnUsernsChild(p, true, CLONE_NEWUTS, ready, done);
   NSC_SETUP(p, child.pid(), "fork");
   if (!ready.Wait()) p.SetupFailed("the child did not enter its user namespace");
   const PathBuf child_user = ProcPath(child.pid(), "ns/user");
+  const PathBuf child_uts = ProcPath(child.pid(), "ns/uts");
   UniqueFd user = OpenFile(child_user.c_str(), O_RDONLY);
-  if (!user.valid()) p.SetupFailed("open /proc/<child>/ns/user");
+  UniqueFd uts = OpenFile(child_uts.c_str(), O_RDONLY);
+  if (!user.valid() || !uts.valid()) p.SetupFailed("open /proc/<child>/ns/{user,uts}");
   UniqueFd parent(static_cast<int>(NsIoctl(user.get(), NS_GET_PARENT)));
   p.Call("get_parent", parent.get());
-  UniqueFd owner(static_cast<int>(NsIoctl(user.get(), NS_GET_USERNS)));
+  UniqueFd owner(static_cast<int>(NsIoctl(p.control() ? uts.get() : user.get(), NS_GET_USERNS)));
   p.Call("get_userns", owner.get());
+  if (!parent.valid() || !owner.valid()) p.SetupFailed("an ioctl returned no fd to identify");
   p.NsIdOfFd("get_parent.result", parent.get());
   p.NsIdOfFd("get_userns.result", owner.get());
   p.NsId("self.user", "/proc/self/ns/user");
@@ -270,11 +292,13 @@ NSC_CASE({
     .references = {"ioctl_nsfs(2), NS_GET_PARENT"},
     .observe = "from the parent, both ioctls applied to a child's ns/user succeed and return fds "
                "with identical (st_dev, st_ino): the parent's own user namespace",
-    .control = "the child does not create a user namespace: its ns/user is the caller's own, "
-               "whose parent and owner are out of scope (EPERM)",
-    .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWUSER, .min_kernel = {4, 9}},
+    .control = "NS_GET_USERNS is applied to the child's ns/uts instead (owned by the child's own "
+               "user namespace, not by its parent): the two fds name different namespaces "
+               "(contradicts get_userns.result)",
+    .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWUSER | CLONE_NEWUTS,
+              .min_kernel = {4, 9}},
     .expect = {ExpectCall("get_parent", Succeeds()), ExpectCall("get_userns", Succeeds()),
-               ExpectSameNs("get_parent.result", "get_userns.result"),
+               ExpectSameNs("get_userns.result", "get_parent.result"),
                ExpectSameNs("get_parent.result", "self.user")},
     .body = GetParentUserEqualsGetUserns,
 });
@@ -301,7 +325,8 @@ NSC_CASE({
                "time_for_children, user, uts) the ioctl returns its CLONE_NEW* flag, e.g. uts "
                "0x04000000 and pid_for_children CLONE_NEWPID",
     .control = "each entry is queried through its neighbour's file: the returned types no "
-               "longer match the table",
+               "longer match the table (contradicts the nstype.* keys of neighbours of another "
+               "type)",
     .needs = {.privilege = Privilege::kNone,
               .namespaces = CLONE_NEWCGROUP | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWNET |
                             CLONE_NEWPID | CLONE_NEWTIME | CLONE_NEWUSER | CLONE_NEWUTS,
@@ -345,7 +370,8 @@ NSC_CASE({
                    "asserted from the parent namespace: user.owner_is_creator_euid)"},
     .observe = "on /proc/self/ns/user the ioctl succeeds and stores a uid (recorded); on "
                "/proc/self/ns/{cgroup,ipc,mnt,net,uts} it fails with EINVAL",
-    .control = "the calls are made on /proc/self/ns/user instead: they succeed",
+    .control = "the calls are made on /proc/self/ns/user instead: they succeed (contradicts "
+               "every <type>.get_owner_uid key)",
     .needs = {.privilege = Privilege::kNone,
               .namespaces = CLONE_NEWCGROUP | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWNET |
                             CLONE_NEWUSER | CLONE_NEWUTS,
@@ -380,7 +406,8 @@ NSC_CASE({
     .references = {"NS_GET_USERNS(2const), NS_GET_NSTYPE(2const), NS_GET_OWNER_UID(2const): ERRORS"},
     .observe = "NS_GET_NSTYPE, NS_GET_USERNS, NS_GET_PARENT and NS_GET_OWNER_UID on an fd of "
                "/proc/self/status each return ENOTTY",
-    .control = "the same calls on /proc/self/ns/uts: they succeed or fail with EINVAL, not ENOTTY",
+    .control = "the same calls on /proc/self/ns/uts: they succeed or fail with EINVAL, not ENOTTY "
+               "(contradicts all four keys)",
     .needs = {.privilege = Privilege::kNone, .namespaces = CLONE_NEWUTS, .min_kernel = {4, 9}},
     .expect = {ExpectCall("get_nstype", FailsWith(ENOTTY)),
                ExpectCall("get_userns", FailsWith(ENOTTY)),

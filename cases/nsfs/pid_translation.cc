@@ -141,7 +141,7 @@ NSC_CASE({
                "the errno is recorded (ESRCH; ENOTTY on 6.12 up to the 2026 fix 'nsfs: return "
                "ESRCH')",
     .control = "the child is not in a new PID namespace: PID 1 translates to the caller's own "
-               "init, not to the child",
+               "init, not to the child (contradicts from.pid_of_1.value)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID | CLONE_NEWUTS,
               .min_kernel = {6, 11}},
     .expect = {ExpectCall("from.pid_of_1", Succeeds()),
@@ -182,13 +182,16 @@ NSC_CASE({
                "outer TID) is the TID the child saw from clone(), NS_GET_TGID_IN_PIDNS of it is 1; "
                "the caller's own PID, invisible in that namespace, fails with ESRCH",
     .control = "the child is not in a new PID namespace: its PID translates to itself, not 1, "
-               "and the caller is visible",
+               "and the caller is visible (contradicts in.pid_of_init, in.pid_of_thread.value, "
+               "in.tgid_of_thread and in.pid_of_outsider)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID, .min_kernel = {6, 11}},
     .expect = {ExpectCall("in.pid_of_init", SucceedsWith(Eq(1))),
                ExpectCall("in.pid_of_thread", Succeeds()),
                ExpectSameValue("in.pid_of_thread.value", "inner.thread_tid"),
                ExpectCall("in.tgid_of_thread", SucceedsWith(Eq(1))),
-               ExpectCall("in.pid_of_outsider", FailsWith(ESRCH)), Record("outer.thread_tid")},
+               ExpectCall("in.pid_of_outsider", FailsWith(ESRCH)), Record("outer.thread_tid"),
+               Record("outer.init_pid"), Record("in.pid_of_init.value"),
+               Record("in.tgid_of_thread.value")},
     .body = PidInPidnsTranslates,
 });
 

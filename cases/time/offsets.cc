@@ -8,6 +8,7 @@
 #include <linux/capability.h>
 #include <sys/stat.h>
 
+#include "../common/requires_cap_sys_admin.h"
 #include "nsconform/case.h"
 
 namespace nsc::cases {
@@ -83,6 +84,36 @@ void RecordOffsets(const Probe& p, const char* prefix) {
   p.Value(k4.Add(".boottime_nsecs").c_str(), boot_ns);
 }
 
+// Preconditions for RecordOffsets(prefix) of every prefix: both lines were read and parsed (a
+// missing or malformed line is SKIP PRECONDITION_UNMET, never a value of -1 compared).
+std::vector<Expectation> OffsetsRead(std::initializer_list<const char*> prefixes) {
+  std::vector<Expectation> out;
+  for (const char* prefix : prefixes) {
+    for (const char* clock : {".read_monotonic", ".read_boottime"}) {
+      out.push_back(Given(ExpectCall(std::string(prefix) + clock, Succeeds()),
+                          ReasonCode::kPreconditionUnmet));
+    }
+  }
+  return out;
+}
+
+// `judged`, plus a Record for every value RecordOffsets(prefix) writes that `judged` does not
+// mention.
+std::vector<Expectation> WithOffsetRecords(const char* prefix, std::vector<Expectation> judged) {
+  for (const char* field : {".monotonic_secs", ".monotonic_nsecs", ".boottime_secs", ".boottime_nsecs"}) {
+    const std::string key = std::string(prefix) + field;
+    bool mentioned = false;
+    for (const Expectation& e : judged) mentioned = mentioned || e.key == key;
+    if (!mentioned) judged.push_back(Record(key));
+  }
+  return judged;
+}
+
+std::vector<Expectation> ConcatExpectations(std::vector<Expectation> a, std::vector<Expectation> b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 // Flow: 1. check that the caller is in the initial time namespace (its nsfs inode is
 // PROC_TIME_INIT_INO), else skip; 2. parse /proc/self/timens_offsets and record both clocks.
 // Control: a child enters a new user+time namespace, writes offsets of 1 s, and parses its
@@ -100,7 +131,7 @@ void InitialOffsetsZero(const Probe& p) {
     return;
   }
   ChildProcess child = Spawn(0, [&] {
-    NSC_SETUP(p, EnterUserNamespace(CLONE_NEWTIME), "control: unshare(CLONE_NEWUSER|CLONE_NEWTIME)");
+    SetupStep(p, EnterUserNamespace(CLONE_NEWTIME), "control: unshare(CLONE_NEWUSER|CLONE_NEWTIME)");
     NSC_SETUP(p, WriteOffsets("monotonic 1 0\nboottime 1 0\n"), "control: writing offsets");
     RecordOffsets(p, "initial");
     return 0;
@@ -117,12 +148,12 @@ NSC_CASE({
                "records 'monotonic 0 0' and 'boottime 0 0' (skipped when the harness itself is "
                "not in the initial time namespace)",
     .control = "the same file is parsed in a new time namespace whose offsets were set to 1 s: "
-               "the offsets are no longer zero",
+               "the offsets are no longer zero (contradicts initial.monotonic_secs and "
+               "initial.boottime_secs)",
     .needs = {.privilege = Privilege::kNone, .namespaces = CLONE_NEWTIME, .min_kernel = {5, 6},
               .kconfig = {"CONFIG_TIME_NS"}},
-    .expect = {ExpectCall("initial.read_monotonic", Succeeds()),
-               ExpectCall("initial.read_boottime", Succeeds()),
-               Expect("initial.monotonic_secs", Eq(0)), Expect("initial.monotonic_nsecs", Eq(0)),
+    .preconditions = OffsetsRead({"initial"}),
+    .expect = {Expect("initial.monotonic_secs", Eq(0)), Expect("initial.monotonic_nsecs", Eq(0)),
                Expect("initial.boottime_secs", Eq(0)), Expect("initial.boottime_nsecs", Eq(0)),
                Record("self.time_ns_ino")},
     .body = InitialOffsetsZero,
@@ -130,13 +161,14 @@ NSC_CASE({
 
 // Flow: 1. a child unshares CLONE_NEWTIME and writes a monotonic offset of 86400 s (control:
 // 0 s) to its new namespace; 2. it forks a member of that namespace; 3. the member unshares
-// CLONE_NEWTIME again and, before any write, records the new namespace's offsets.
+// CLONE_NEWTIME again and, before any write, records the new namespace's offsets. Both
+// unshares only set the stage: a refusal (a seccomp filter, say) is SKIP or ERROR.
 void OffsetsInherited(const Probe& p) {
   ChildProcess owner = Spawn(0, [&] {
-    p.Call("first.unshare", unshare(CLONE_NEWTIME));
+    SetupUnshare(p, CLONE_NEWTIME, "first unshare(CLONE_NEWTIME)");
     p.Call("first.write", WriteOffsets(p.Pick<const char*>("monotonic 86400 0\n", "monotonic 0 0\n")));
     ChildProcess member = Spawn(0, [&] {
-      p.Call("second.unshare", unshare(CLONE_NEWTIME));
+      SetupUnshare(p, CLONE_NEWTIME, "second unshare(CLONE_NEWTIME)");
       RecordOffsets(p, "second");
       return 0;
     });
@@ -154,14 +186,19 @@ NSC_CASE({
     .source = {"time_namespaces(7)", "/proc/pid/timens_offsets"},
     .observe = "inside a time namespace with monotonic offset 86400 s, unshare(CLONE_NEWTIME) "
                "again: before any write, the new namespace's timens_offsets shows monotonic 86400",
-    .control = "the first namespace's offset is set to 0 s: nothing non-zero is inherited",
+    .control = "the first namespace's offset is set to 0 s: nothing non-zero is inherited "
+               "(contradicts second.monotonic_secs)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWTIME, .min_kernel = {5, 6},
               .kconfig = {"CONFIG_TIME_NS"}},
-    .expect = {ExpectCall("first.unshare", Succeeds()), ExpectCall("first.write", Succeeds()),
-               ExpectCall("second.unshare", Succeeds()),
-               ExpectCall("second.read_monotonic", Succeeds()),
-               Expect("second.monotonic_secs", Eq(86400)), Expect("second.monotonic_nsecs", Eq(0)),
-               Expect("second.boottime_secs", Eq(0))},
+    .preconditions = {Given(ExpectCall("first.write", Succeeds())),
+                      Given(ExpectCall("second.read_monotonic", Succeeds()),
+                            ReasonCode::kPreconditionUnmet),
+                      Given(ExpectCall("second.read_boottime", Succeeds()),
+                            ReasonCode::kPreconditionUnmet)},
+    // The boottime offset is inherited too, but from the body's own namespace, whatever its
+    // offsets are: recorded.
+    .expect = WithOffsetRecords("second", {Expect("second.monotonic_secs", Eq(86400)),
+                                           Expect("second.monotonic_nsecs", Eq(0))}),
     .body = OffsetsInherited,
 });
 
@@ -170,7 +207,7 @@ NSC_CASE({
 // and reaps it; 4. writes a third time: EACCES; 5. records the value again.
 void OffsetsWritableUntilFirstMember(const Probe& p) {
   ChildProcess owner = Spawn(0, [&] {
-    NSC_SETUP(p, unshare(CLONE_NEWTIME), "unshare(CLONE_NEWTIME)");
+    SetupUnshare(p, CLONE_NEWTIME, "unshare(CLONE_NEWTIME)");
     p.Call("write.first", WriteOffsets("monotonic 86400 0\n"));
     p.Call("write.second", WriteOffsets("monotonic 86401 0\n"));
     RecordOffsets(p, "before_member");
@@ -194,22 +231,43 @@ NSC_CASE({
     .observe = "after unshare(CLONE_NEWTIME), 'monotonic 86400 0' and 'monotonic 86401 0' are "
                "both accepted; after a child was forked into the namespace, a further write "
                "fails with EACCES and the offsets stay at 86401 s",
-    .control = "no process is ever created in the namespace: the third write is accepted",
+    .control = "no process is ever created in the namespace: the third write is accepted "
+               "(contradicts write.after_member and after_member.monotonic_secs)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWTIME, .min_kernel = {5, 6},
               .kconfig = {"CONFIG_TIME_NS"}},
-    .expect = {ExpectCall("write.first", Succeeds()), ExpectCall("write.second", Succeeds()),
-               Expect("before_member.monotonic_secs", Eq(86401)),
-               ExpectCall("write.after_member", FailsWith(EACCES)),
-               Expect("after_member.monotonic_secs", Eq(86401))},
+    .preconditions = OffsetsRead({"before_member", "after_member"}),
+    .expect = WithOffsetRecords(
+        "after_member",
+        WithOffsetRecords("before_member",
+                          {ExpectCall("write.first", Succeeds()), ExpectCall("write.second", Succeeds()),
+                           Expect("before_member.monotonic_secs", Eq(86401)),
+                           ExpectCall("write.after_member", FailsWith(EACCES)),
+                           Expect("after_member.monotonic_secs", Eq(86401))})),
     .body = OffsetsWritableUntilFirstMember,
 });
 
-// Flow: 1. a child enters a new user namespace and a new time namespace it owns; 2. drops
-// CAP_SYS_TIME (control: keeps it); 3. opens and writes timens_offsets: EPERM.
+// Flow: 1. positive arm: a child enters a new user namespace and a new time namespace it owns
+// and, holding CAP_SYS_TIME there, writes 'monotonic 86400 0' (must succeed: a precondition);
+// 2. a second child enters its own user+time namespaces; 3. drops CAP_SYS_TIME and checks that
+// it is gone (control, the one factor removed: keeps it); 4. writes the same line: EPERM.
 void OffsetsNeedCapSysTime(const Probe& p) {
+  ChildProcess with_cap = Spawn(0, [&] {
+    if (EnterUserNamespace(CLONE_NEWTIME) == -1) {
+      SetupStepRefused(p, "positive arm: unshare(CLONE_NEWUSER|CLONE_NEWTIME)", errno);
+    }
+    p.Call("with_cap.write", WriteOffsets("monotonic 86400 0\n"));
+    return 0;
+  });
+  NSC_SETUP(p, with_cap.pid(), "fork of the positive arm");
+  with_cap.Wait();
   ChildProcess child = Spawn(0, [&] {
-    NSC_SETUP(p, EnterUserNamespace(CLONE_NEWTIME), "unshare(CLONE_NEWUSER|CLONE_NEWTIME)");
-    if (!p.control()) NSC_SETUP(p, DropCapability(CAP_SYS_TIME), "dropping CAP_SYS_TIME");
+    if (EnterUserNamespace(CLONE_NEWTIME) == -1) {
+      SetupStepRefused(p, "unshare(CLONE_NEWUSER|CLONE_NEWTIME)", errno);
+    }
+    if (!p.control()) {
+      NSC_SETUP(p, DropCapability(CAP_SYS_TIME), "dropping CAP_SYS_TIME");
+      if (HasEffectiveCapability(CAP_SYS_TIME) != 0) p.SetupFailed("CAP_SYS_TIME is still effective");
+    }
     p.Call("write", WriteOffsets("monotonic 86400 0\n"));
     RecordOffsets(p, "after");
     return 0;
@@ -224,10 +282,17 @@ NSC_CASE({
     .source = {"time_namespaces(7)", "/proc/pid/timens_offsets"},
     .observe = "in a new user+time namespace, after dropping CAP_SYS_TIME, writing "
                "'monotonic 86400 0' fails with EPERM and the offset stays 0",
-    .control = "CAP_SYS_TIME is kept: the write succeeds",
+    .control = "CAP_SYS_TIME is kept: the write succeeds (contradicts write and "
+               "after.monotonic_secs)",
     .needs = {.privilege = Privilege::kNocap, .namespaces = CLONE_NEWTIME | CLONE_NEWUSER,
               .min_kernel = {5, 6}, .kconfig = {"CONFIG_TIME_NS"}, .needs_userns = true},
-    .expect = {ExpectCall("write", FailsWith(EPERM)), Expect("after.monotonic_secs", Eq(0))},
+    // The positive arm: the same write succeeds with CAP_SYS_TIME in the same run, so an EPERM
+    // below is the missing capability, not a refusal of the write itself.
+    .preconditions = ConcatExpectations({Given(ExpectCall("with_cap.write", Succeeds()),
+                                               ReasonCode::kPreconditionUnmet)},
+                                        OffsetsRead({"after"})),
+    .expect = WithOffsetRecords("after", {ExpectCall("write", FailsWith(EPERM)),
+                                          Expect("after.monotonic_secs", Eq(0))}),
     .body = OffsetsNeedCapSysTime,
 });
 
@@ -236,7 +301,7 @@ NSC_CASE({
 // numeric clock-id 0, CLOCK_REALTIME (control: 7, CLOCK_BOOTTIME).
 void OffsetsInvalidEinval(const Probe& p) {
   ChildProcess child = Spawn(0, [&] {
-    NSC_SETUP(p, unshare(CLONE_NEWTIME), "unshare(CLONE_NEWTIME)");
+    SetupUnshare(p, CLONE_NEWTIME, "unshare(CLONE_NEWTIME)");
     p.Call("write.nsecs_1e9",
            WriteOffsets(p.Pick<const char*>("monotonic 1 1000000000\n", "monotonic 1 999999999\n")));
     p.Call("write.clock_realtime",
@@ -256,13 +321,15 @@ NSC_CASE({
     .observe = "in a new time namespace, writing 'monotonic 1 1000000000', 'realtime 1 0' and "
                "'0 1 0' (clock-id 0 is CLOCK_REALTIME) each fails with EINVAL; the offsets stay 0",
     .control = "the same writes with 999999999 ns and the boottime clock (by name and as 7) are "
-               "accepted",
+               "accepted (contradicts every write.* key and the after.* offsets)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWTIME, .min_kernel = {5, 6},
               .kconfig = {"CONFIG_TIME_NS"}},
-    .expect = {ExpectCall("write.nsecs_1e9", FailsWith(EINVAL)),
-               ExpectCall("write.clock_realtime", FailsWith(EINVAL)),
-               ExpectCall("write.clock_id_0", FailsWith(EINVAL)),
-               Expect("after.monotonic_secs", Eq(0)), Expect("after.boottime_secs", Eq(0))},
+    .preconditions = OffsetsRead({"after"}),
+    .expect = WithOffsetRecords("after", {ExpectCall("write.nsecs_1e9", FailsWith(EINVAL)),
+                                          ExpectCall("write.clock_realtime", FailsWith(EINVAL)),
+                                          ExpectCall("write.clock_id_0", FailsWith(EINVAL)),
+                                          Expect("after.monotonic_secs", Eq(0)),
+                                          Expect("after.boottime_secs", Eq(0))}),
     .body = OffsetsInvalidEinval,
 });
 
@@ -270,7 +337,7 @@ NSC_CASE({
 // negative (control: -1 s) and a monotonic offset beyond KTIME_SEC_MAX / 2 (control: 86400 s).
 void OffsetsOutOfRangeErange(const Probe& p) {
   ChildProcess child = Spawn(0, [&] {
-    NSC_SETUP(p, unshare(CLONE_NEWTIME), "unshare(CLONE_NEWTIME)");
+    SetupUnshare(p, CLONE_NEWTIME, "unshare(CLONE_NEWTIME)");
     p.Call("write.boottime_negative",
            WriteOffsets(p.Pick<const char*>("boottime -999999999 0\n", "boottime -1 0\n")));
     p.Call("write.monotonic_too_far",
@@ -288,12 +355,15 @@ NSC_CASE({
     .source = {"time_namespaces(7)", "/proc/pid/timens_offsets"},
     .observe = "in a new time namespace, 'boottime -999999999 0' (clock would be negative) and "
                "'monotonic 9223372036 0' (beyond KTIME_SEC_MAX / 2) each fail with ERANGE",
-    .control = "'boottime -1 0' and 'monotonic 86400 0' are within range and accepted",
+    .control = "'boottime -1 0' and 'monotonic 86400 0' are within range and accepted "
+               "(contradicts both write.* keys and the after.* offsets)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWTIME, .min_kernel = {5, 6},
               .kconfig = {"CONFIG_TIME_NS"}},
-    .expect = {ExpectCall("write.boottime_negative", FailsWith(ERANGE)),
-               ExpectCall("write.monotonic_too_far", FailsWith(ERANGE)),
-               Expect("after.monotonic_secs", Eq(0)), Expect("after.boottime_secs", Eq(0))},
+    .preconditions = OffsetsRead({"after"}),
+    .expect = WithOffsetRecords("after", {ExpectCall("write.boottime_negative", FailsWith(ERANGE)),
+                                          ExpectCall("write.monotonic_too_far", FailsWith(ERANGE)),
+                                          Expect("after.monotonic_secs", Eq(0)),
+                                          Expect("after.boottime_secs", Eq(0))}),
     .body = OffsetsOutOfRangeErange,
 });
 
@@ -301,7 +371,7 @@ NSC_CASE({
 // clock-ids 2 and 3, the CPU-time clocks); 3. parses the file back.
 void NumericClockIds(const Probe& p) {
   ChildProcess child = Spawn(0, [&] {
-    NSC_SETUP(p, unshare(CLONE_NEWTIME), "unshare(CLONE_NEWTIME)");
+    SetupUnshare(p, CLONE_NEWTIME, "unshare(CLONE_NEWTIME)");
     p.Call("write.id_1", WriteOffsets(p.Pick<const char*>("1 3600 0\n", "2 3600 0\n")));
     p.Call("write.id_7", WriteOffsets(p.Pick<const char*>("7 7200 0\n", "3 7200 0\n")));
     RecordOffsets(p, "after");
@@ -318,11 +388,11 @@ NSC_CASE({
     .observe = "in a new time namespace, '1 3600 0' and '7 7200 0' are accepted and the file "
                "then reads 'monotonic 3600 0' and 'boottime 7200 0'",
     .control = "clock-ids 2 and 3 (CPU-time clocks) are written instead: they are refused and "
-               "the offsets stay 0",
+               "the offsets stay 0 (contradicts write.id_1, write.id_7 and the after.* offsets)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWTIME, .min_kernel = {5, 6},
               .kconfig = {"CONFIG_TIME_NS"}},
+    .preconditions = OffsetsRead({"after"}),
     .expect = {ExpectCall("write.id_1", Succeeds()), ExpectCall("write.id_7", Succeeds()),
-               ExpectCall("after.read_monotonic", Succeeds()),
                Expect("after.monotonic_secs", Eq(3600)), Expect("after.monotonic_nsecs", Eq(0)),
                Expect("after.boottime_secs", Eq(7200)), Expect("after.boottime_nsecs", Eq(0))},
     .body = NumericClockIds,
