@@ -617,6 +617,7 @@ int RunMain(const std::vector<std::string>& argv) {
   info.catalog_rules = AllCases().size();
   info.catalog_sha256 = CatalogSha256();
   info.stable = o.stable;
+  info.case_tracking = rr.case_tracking;
   for (const auto& d : DiffHostSnapshots(before, after)) info.run_errors.push_back("host audit: " + d);
   for (const auto& e : rr.harness_errors) info.run_errors.push_back("harness: " + e);
 

@@ -31,6 +31,7 @@ struct RunInfo {
   std::string catalog_sha256;
   std::vector<std::string> run_errors;  // host-audit differences and harness errors
   bool stable = false;                  // omit timings and timestamps (for diffing runs)
+  std::string case_tracking;            // RunResult::case_tracking
 };
 
 nlohmann::json CaseMetadata(const Case& c);

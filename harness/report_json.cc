@@ -132,6 +132,7 @@ json BuildJsonReport(const RunInfo& run, const Environment& env,
                    {"exit_code", run.exit_code},
                    {"mode", run.mode == Mode::kControl ? "control" : "rule"},
                    {"errors", run.run_errors}};
+  if (!run.case_tracking.empty()) report["run"]["case_tracking"] = run.case_tracking;
   if (!run.stable) {
     report["run"]["started_at"] = Rfc3339Utc(run.started_at);
     report["run"]["finished_at"] = Rfc3339Utc(run.finished_at);

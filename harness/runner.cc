@@ -27,7 +27,9 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <optional>
 
+#include "case_cgroup.h"
 #include "judge.h"
 #include "text.h"
 
@@ -49,6 +51,8 @@ struct ChildPlan {
   int record_fd;
   int output_fd;
   pid_t harness_pid;
+  int case_cgroup_fd;  // case-<n>/ and case-<n>/body/ of the run's cgroup, or -1 (process-tree
+  int body_cgroup_fd;  // tracking: see case_cgroup.h)
 };
 
 [[noreturn]] void RunSupervisor(const ChildPlan& plan) {
@@ -62,6 +66,8 @@ struct ChildPlan {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != plan.harness_pid) _exit(71);  // the harness died before PDEATHSIG was set
   prctl(PR_SET_CHILD_SUBREAPER, 1);
+  // In the case's cgroup from the start, so that one cgroup.kill ends the whole case.
+  bool tracked = plan.case_cgroup_fd >= 0 && MoveSelfIntoCgroup(plan.case_cgroup_fd) == 0;
 
   int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (devnull >= 0) dup2(devnull, STDIN_FILENO);
@@ -73,7 +79,12 @@ struct ChildPlan {
     probe.SetupFailed("entering a user namespace for the case (unshare/uid_map/gid_map)");
   }
 
-  pid_t body = CloneProcess(0);
+  // The body is born in its own leaf, so everything it starts is counted there too.
+  pid_t body = tracked ? static_cast<pid_t>(CloneIntoCgroup(plan.body_cgroup_fd)) : -1;
+  if (body == -1) {
+    tracked = false;
+    body = CloneProcess(0);
+  }
   if (body == -1) probe.SetupFailed("fork of the case body");
   if (body == 0) {
     // A Barrier written after its reader died returns EPIPE instead of killing the body.
@@ -98,12 +109,16 @@ struct ChildPlan {
   probe.Raw(RecordKind::kBodyExit, nullptr, body_status, 0, 0, nullptr);
 
   // Kill everything the body left behind; their children come back to us and die in turn.
+  // Tracked: one cgroup.kill of the body's leaf; otherwise by walking our children in /proc.
+  if (tracked && KillCgroup(plan.body_cgroup_fd) == -1) tracked = false;
   int64_t leftovers = 0;
   const pid_t self = RawGetpid();
   for (;;) {
-    ForEachChild(self, [](pid_t child) {
-      if (ReadProcState(child) != 'Z') kill(child, SIGKILL);
-    });
+    if (!tracked) {
+      ForEachChild(self, [](pid_t child) {
+        if (ReadProcState(child) != 'Z') kill(child, SIGKILL);
+      });
+    }
     int status;
     pid_t r = waitpid(-1, &status, __WALL);
     if (r == -1 && errno == EINTR) continue;
@@ -138,6 +153,7 @@ void KillCaseTree(pid_t root) {
 
 struct Running {
   size_t index;  // into the input vector
+  std::optional<CaseCgroup> cgroup;  // nullopt: process-tree tracking
   pid_t pid = -1;
   int record_fd = -1;
   int output_fd = -1;
@@ -185,6 +201,13 @@ RunResult RunCases(const std::vector<const Case*>& cases, const Environment& env
                                 : Clock::time_point::max();
   const pid_t harness_pid = getpid();
   prctl(PR_SET_CHILD_SUBREAPER, 1);
+  std::string no_cgroup_why;
+  std::optional<RunCgroup> run_cgroup = RunCgroup::Create(&no_cgroup_why);
+  if (run_cgroup && !run_cgroup->StartWatchdog()) {
+    result.harness_errors.push_back("could not start the run cgroup's watchdog: " + ErrnoName(errno));
+  }
+  result.case_tracking = run_cgroup ? "cgroup2 " + run_cgroup->path()
+                                    : "process tree (no cgroup v2: " + no_cgroup_why + ")";
 
   sigset_t stop_signals, old_mask;
   sigemptyset(&stop_signals);
@@ -203,7 +226,9 @@ RunResult RunCases(const std::vector<const Case*>& cases, const Environment& env
   };
 
   auto finalize = [&](Running& run, bool timed_out, bool interrupted) {
-    if ((timed_out || interrupted) && !run.reaped) {
+    if ((timed_out || interrupted) && run.cgroup && run.cgroup->Kill()) {
+      // The whole case, supervisor included, is gone with one write.
+    } else if ((timed_out || interrupted) && !run.reaped) {
       KillCaseTree(run.pid);
     } else if (timed_out || interrupted) {
       // The supervisor died early: its orphans now belong to the harness. Kill its process
@@ -233,6 +258,13 @@ RunResult RunCases(const std::vector<const Case*>& cases, const Environment& env
     Drain(run.output_fd, run.output, kMaxLogBytes, &run.output_truncated);
     close(run.record_fd);
     close(run.output_fd);
+    if (run.cgroup) {
+      std::string why;
+      if (!run.cgroup->Remove(&why)) {
+        result.harness_errors.push_back("case " + cases[run.index]->id + ": " + why);
+      }
+      run.cgroup.reset();
+    }
     CaseOutcome& out = result.outcomes[run.index];
     out.ran = true;
     out.duration_s = std::chrono::duration<double>(Clock::now() - run.started).count();
@@ -277,9 +309,17 @@ RunResult RunCases(const std::vector<const Case*>& cases, const Environment& env
       finish(index);
       return false;
     }
-    ChildPlan plan{c.body, options.mode, adm.enter_userns, rec[1], outp[1], harness_pid};
-    std::fflush(nullptr);
     Running run;
+    if (run_cgroup) {
+      std::string why;
+      run.cgroup = run_cgroup->NewCase(index, &why);
+      if (!run.cgroup && result.case_tracking.find("fallback") == std::string::npos) {
+        result.case_tracking += " (fallback to process trees for some cases: " + why + ")";
+      }
+    }
+    ChildPlan plan{c.body, options.mode, adm.enter_userns, rec[1], outp[1], harness_pid,
+                   run.cgroup ? run.cgroup->case_fd() : -1, run.cgroup ? run.cgroup->body_fd() : -1};
+    std::fflush(nullptr);
     run.index = index;
     run.started = Clock::now();
     run.started_wall = std::chrono::system_clock::now();
@@ -407,6 +447,9 @@ RunResult RunCases(const std::vector<const Case*>& cases, const Environment& env
       }
     }
   }
+
+  // The run's cgroup goes (anything left in it is killed), and its watchdog with it.
+  run_cgroup.reset();
 
   // Anything still parented to the harness now escaped a case tree: kill it and say so.
   int strays = 0;

@@ -46,6 +46,8 @@ struct RunResult {
   StopCause stopped = StopCause::kNone;
   int stop_signal = 0;
   std::vector<std::string> harness_errors;  // e.g. stray processes that had to be killed
+  // How case trees were tracked and killed: "cgroup2 <path>" or "process tree (...why...)".
+  std::string case_tracking;
 };
 
 // Called when a case finishes (done = finished so far, total = selected).

@@ -256,6 +256,37 @@ TEST(LeakScan, FindsAProcessLeftBehind) {
   EXPECT_THAT(FindProcesses({}), IsEmpty());
 }
 
+// SIGKILL of the harness while a case tree hangs (nothing of the harness can run: no signal
+// handler, no PDEATHSIG below the supervisor): the run cgroup's watchdog kills the tree and
+// removes the cgroup. Processes still alive when the harness is gone get 10 s to die, waited
+// for through pidfds (event-driven).
+TEST(HarnessDeath, SigkillLeavesNoProcessAndNoCgroup) {
+  if (!IsRoot()) GTEST_SKIP() << "the run cgroup is made under the root cgroup here";
+  Spawned p = Spawn({"timeout", "-s", "KILL", "2", Paths::Selftest().string(), "--filter",
+                     "selftest.tree_hangs", "--timeout-multiplier", "100", "--no-default-reports", "-q"},
+                    {.watch_exe = Paths::Selftest()});
+  EXPECT_EQ(p.exit_code, 128 + SIGKILL) << p.Describe();
+  for (const std::string& leak : p.leaks) {
+    const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, std::stoi(leak), 0));
+    if (pidfd < 0) continue;  // already gone
+    pollfd pfd{pidfd, POLLIN, 0};
+    poll(&pfd, 1, 10000);
+    close(pidfd);
+  }
+  EXPECT_THAT(FindProcesses(Paths::Selftest()), IsEmpty()) << "the case tree outlived the harness";
+  // Run cgroups are named nsconform-<harness pid>-<hex>; other runs may be live on a shared
+  // host, so only those of harnesses that no longer exist count.
+  for (const char* root : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(root, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("nsconform-", 0) != 0) continue;
+      const std::string pid = name.substr(10, name.find('-', 10) - 10);
+      EXPECT_TRUE(fs::exists("/proc/" + pid)) << "run cgroup of a dead harness left behind: " << e.path();
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Jobs, Containment, ::testing::Values(1, 4),
                          [](const auto& info) { return "j" + std::to_string(info.param); });
 
