@@ -8,7 +8,9 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sched.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -191,6 +193,36 @@ TEST(Reliability, ReportNamesUpToNameMaxAreWrittenLongerOnesRefusedBeforeTheRun)
   EXPECT_THAT(bad.err, Not(HasSubstr("selftest.passes"))) << "the run started anyway";
   EXPECT_FALSE(fs::exists(d / "r.json"));
   EXPECT_THAT(Leftovers(d.path()), IsEmpty());
+}
+
+TEST(Reliability, AReportDirectoryWithoutRoomIsExit70NamingEnospcBeforeTheRun) {
+  if (!IsRoot()) GTEST_SKIP() << "needs root to mount a small tmpfs in a private mount namespace";
+  TempDir d("enospc");
+  const fs::path small = d / "small";
+  fs::create_directory(small);
+  // The child makes a private mount namespace with a 32 KiB tmpfs, then runs the harness in it.
+  // Everything it needs is prepared before fork (no allocation after it).
+  const std::string exe = Paths::Selftest().string(), json_path = (small / "r.json").string(),
+                    ktap_path = (d / "r.ktap").string(), err_path = (d / "err").string();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        mount("tmpfs", small.c_str(), "tmpfs", 0, "size=32k") != 0) {
+      _exit(99);
+    }
+    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    dup2(err, STDERR_FILENO);
+    execl(exe.c_str(), exe.c_str(), "--filter", "selftest.passes", "--no-default-reports", "--ktap", ktap_path.c_str(),
+          "--json", json_path.c_str(), static_cast<char*>(nullptr));
+    _exit(98);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 70) << ReadFile(d / "err");
+  EXPECT_THAT(ReadFile(d / "err"), AllOf(HasSubstr("no room"), HasSubstr("ENOSPC")));
+  EXPECT_THAT(ReadFile(d / "err"), Not(HasSubstr("selftest.passes"))) << "the run started anyway";
+  EXPECT_FALSE(fs::exists(d / "r.ktap")) << "nothing is written when the run does not start";
 }
 
 // --- stdout: only the report, and its errors are named ------------------------------------------
