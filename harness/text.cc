@@ -2,6 +2,7 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdint>
@@ -12,12 +13,15 @@
 
 namespace nsc {
 
-std::string ReadFileOr(const std::string& path, const std::string& fallback) {
+std::string ReadFileOr(const std::string& path, const std::string& fallback, size_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return fallback;
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
+  std::string out;
+  char buf[64 * 1024];
+  while (out.size() < max_bytes && (in.read(buf, sizeof buf) || in.gcount() > 0)) {
+    out.append(buf, std::min(static_cast<size_t>(in.gcount()), max_bytes - out.size()));
+  }
+  return out;
 }
 
 std::string Trim(std::string_view s) {
@@ -105,7 +109,46 @@ std::string JunitTimestamp(std::chrono::system_clock::time_point t) {
 std::string FormatSeconds(double seconds, int decimals) {
   char buf[64];
   auto r = std::to_chars(buf, buf + sizeof buf, seconds, std::chars_format::fixed, decimals);
+  if (r.ec != std::errc()) r = std::to_chars(buf, buf + sizeof buf, seconds);  // always fits
   return std::string(buf, r.ptr);
+}
+
+std::string SanitizeUtf8(std::string_view s) {
+  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto b0 = static_cast<unsigned char>(s[i]);
+    size_t len = 0;
+    uint32_t min = 0, cp = 0;
+    if (b0 < 0x80) {
+      out.push_back(static_cast<char>(b0));
+      ++i;
+      continue;
+    } else if ((b0 & 0xE0) == 0xC0) {
+      len = 2, min = 0x80, cp = b0 & 0x1F;
+    } else if ((b0 & 0xF0) == 0xE0) {
+      len = 3, min = 0x800, cp = b0 & 0x0F;
+    } else if ((b0 & 0xF8) == 0xF0) {
+      len = 4, min = 0x10000, cp = b0 & 0x07;
+    }
+    bool valid = len != 0 && i + len <= s.size();
+    for (size_t k = 1; valid && k < len; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      valid = (b & 0xC0) == 0x80;
+      cp = (cp << 6) | (b & 0x3F);
+    }
+    valid = valid && cp >= min && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+    if (valid) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out.append(kReplacement);
+      ++i;  // resynchronise on the next byte
+    }
+  }
+  return out;
 }
 
 std::string RandomHex() {
