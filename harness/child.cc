@@ -393,11 +393,115 @@ int WriteIdMaps(pid_t pid, int64_t inside_uid, int64_t outside_uid, int64_t insi
   return WriteSmallFile(gid_map.c_str(), gid_line.c_str());
 }
 
+namespace {
+
+// Largest id of /proc/self/{uid,gid}_map ("inside outside count" lines) that is mapped here and
+// is neither 0 nor the overflow id 65534: an id a helper with CAP_SETUID/CAP_SETGID can map.
+// kPreferredOutsideId when it is mapped. -1 (errno EPERM) when there is none.
+constexpr int64_t kPreferredOutsideId = 1 << 20;
+int64_t PickOutsideId(const char* map_path) {
+  char buf[4096];
+  if (ReadSmallFile(map_path, buf, sizeof buf) < 0) return -1;
+  int64_t best = -1;
+  const char* p = buf;
+  for (;;) {
+    int64_t inside, outside, count;
+    while (*p == ' ' || *p == '\t' || *p == '\n') ++p;
+    if (!ParseInt(&p, &inside)) break;
+    while (*p == ' ' || *p == '\t') ++p;
+    if (!ParseInt(&p, &outside)) break;
+    while (*p == ' ' || *p == '\t') ++p;
+    if (!ParseInt(&p, &count) || count <= 0) break;
+    if (inside <= kPreferredOutsideId && kPreferredOutsideId < inside + count) {
+      return kPreferredOutsideId;
+    }
+    for (int64_t id = inside + count - 1; id >= inside && id > best; --id) {
+      if (id != 0 && id != 65534 && id < 4294967295LL) {
+        best = id;
+        break;
+      }
+    }
+  }
+  if (best < 0) errno = EPERM;
+  return best;
+}
+
+}  // namespace
+
+int RootMappableHere() {
+  if (geteuid() != 0) return 1;  // "0 <euid> 1" maps a non-zero outside id: always allowed
+  return HasEffectiveCapability(CAP_SETFCAP);
+}
+
 int EnterUserNamespace(unsigned long extra_flags) {
   const uid_t euid = geteuid();
   const gid_t egid = getegid();
-  if (unshare(CLONE_NEWUSER | extra_flags) == -1) return -1;
-  return WriteIdMaps(0, 0, euid, 0, egid);
+  if (RootMappableHere() == 1) {
+    if (unshare(CLONE_NEWUSER | extra_flags) == -1) return -1;
+    return WriteIdMaps(0, 0, euid, 0, egid);
+  }
+  // euid 0 without CAP_SETFCAP: since Linux 5.12 nobody may map uid 0 of the parent namespace
+  // into a namespace whose creator lacked CAP_SETFCAP, so root inside maps to another id, which
+  // only a process still outside, with CAP_SETUID and CAP_SETGID there, can write.
+  if (HasEffectiveCapability(CAP_SETUID) != 1 || HasEffectiveCapability(CAP_SETGID) != 1) {
+    errno = EPERM;
+    return -1;
+  }
+  const int64_t outside_uid = PickOutsideId("/proc/self/uid_map");
+  const int64_t outside_gid = PickOutsideId("/proc/self/gid_map");
+  if (outside_uid < 0 || outside_gid < 0) return -1;
+  Barrier unshared;  // parent -> helper: 1 = in the new namespace, 0 = unshare failed
+  Barrier mapped;    // helper -> parent: 0 = maps written, else the errno
+  if (!unshared.ok() || !mapped.ok()) return -1;
+  const pid_t parent = RawGetpid();
+  const pid_t helper_pid = CloneProcess(0);
+  if (helper_pid == -1) return -1;
+  if (helper_pid == 0) {
+    unshared.CloseWriteEnd();
+    mapped.CloseReadEnd();
+    char go = 0;
+    if (!unshared.Wait(&go) || go != 1) _exit(0);
+    PathBuf uid_map = ProcPath(parent, "uid_map");
+    PathBuf gid_map = ProcPath(parent, "gid_map");
+    PathBuf uid_line, gid_line;
+    uid_line.Add("0 ").Add(outside_uid).Add(" 1\n");
+    gid_line.Add("0 ").Add(outside_gid).Add(" 1\n");
+    int err = 0;
+    if (WriteSmallFile(uid_map.c_str(), uid_line.c_str()) == -1 ||
+        WriteSmallFile(gid_map.c_str(), gid_line.c_str()) == -1) {
+      err = errno;
+    }
+    mapped.Send(err);
+    _exit(0);
+  }
+  ChildProcess helper(helper_pid);  // killed and reaped on every path
+  unshared.CloseReadEnd();
+  mapped.CloseWriteEnd();
+  if (unshare(CLONE_NEWUSER | extra_flags) == -1) {
+    const int saved = errno;
+    unshared.Signal(0);
+    helper.Wait();
+    errno = saved;
+    return -1;
+  }
+  // Same set-up as the ordinary path: setgroups denied in the new namespace (full
+  // capabilities there allow writing it ourselves).
+  if (WriteSmallFile("/proc/self/setgroups", "deny") == -1 && errno != ENOENT) {
+    const int saved = errno;
+    unshared.Signal(0);
+    helper.Wait();
+    errno = saved;
+    return -1;
+  }
+  unshared.Signal(1);
+  int64_t err = EIO;
+  if (!mapped.Receive(&err)) err = EIO;
+  helper.Wait();
+  if (err != 0) {
+    errno = static_cast<int>(err);
+    return -1;
+  }
+  return 0;
 }
 
 int EnterPrivateMountNamespace(unsigned long extra_flags) {

@@ -1,6 +1,7 @@
 // Environment probe: run once, before any case (see environment.h).
 #include "environment.h"
 
+#include <linux/capability.h>
 #include <sched.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -149,15 +150,17 @@ void ProbeUserNamespaces(Environment& env) {
     env.userns_unavailable_why =
         probe + "; the process is chrooted (\"/\" is not a mount point), and user_namespaces(7) "
                 "refuses user namespaces to a chrooted caller";
-  } else if (err == ENOSPC || err == EUSERS) {
-    env.userns_unavailable_code = ReasonCode::kDisabledBySysctl;
-    env.userns_unavailable_why = probe + "; the user-namespace limit is reached";
   } else if (apparmor == "1") {
     env.userns_unavailable_code = ReasonCode::kBlockedByLsm;
     env.userns_unavailable_why = probe + "; kernel.apparmor_restrict_unprivileged_userns is 1";
-  } else if (err == EPERM && env.seccomp_mode == 2) {
+  } else if (env.seccomp_mode == 2) {
+    // Creating a user namespace needs no capability, and no sysctl forbids it: the filter.
     env.userns_unavailable_code = ReasonCode::kBlockedBySeccomp;
-    env.userns_unavailable_why = probe + " under a seccomp filter";
+    env.userns_unavailable_why = probe + " under a seccomp filter (" +
+                                 std::to_string(env.seccomp_filters) + " installed)";
+  } else if (err == ENOSPC || err == EUSERS) {
+    env.userns_unavailable_code = ReasonCode::kDisabledBySysctl;
+    env.userns_unavailable_why = probe + "; the user-namespace limit is reached";
   } else if (err == EPERM || err == ENOSYS || err == EINVAL) {
     env.userns_unavailable_code = ReasonCode::kInsufficientPrivilege;
     env.userns_unavailable_why = probe;
@@ -169,30 +172,75 @@ void ProbeUserNamespaces(Environment& env) {
 }
 
 json Virtualization() {
-  json evidence = json::array();
-  std::string container = "none";
-  if (std::filesystem::exists("/run/.containerenv")) {
-    container = "podman";
-    evidence.push_back("/run/.containerenv");
-  } else if (std::filesystem::exists("/.dockerenv")) {
-    container = "docker";
-    evidence.push_back("/.dockerenv");
-  }
-  std::string systemd = Trim(ReadFileOr("/run/systemd/container", ""));
-  if (!systemd.empty()) {
-    if (container == "none") container = systemd;
-    evidence.push_back("/run/systemd/container");
-  }
-  std::string vm = "unknown";
+  json v = DetectContainer();
+  std::string vm = "none";
   std::string cpuinfo = ReadFileOr("/proc/cpuinfo", "");
   if (cpuinfo.find(" hypervisor") != std::string::npos) {
-    evidence.push_back("/proc/cpuinfo: hypervisor flag");
+    v["evidence"].push_back("/proc/cpuinfo: hypervisor flag");
     std::string vendor = Trim(ReadFileOr("/sys/class/dmi/id/sys_vendor", ""));
     vm = vendor.find("QEMU") != std::string::npos ? "qemu" : "yes";
-  } else {
-    vm = "none";
   }
-  return {{"vm", vm}, {"container", container}, {"evidence", evidence}};
+  v["vm"] = vm;
+  return v;
+}
+
+// Capability names for the report, by number (capability.h).
+const char* const kCapNames[] = {
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
+    "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+};
+
+// The capabilities the rules rely on when they run as root without a user namespace.
+constexpr int kRootCapabilities[] = {
+    CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_TIME, CAP_SETUID,   CAP_SETGID, CAP_SETFCAP,
+    CAP_SETPCAP,   CAP_SYS_CHROOT, CAP_SYS_BOOT, CAP_SYS_PTRACE, CAP_DAC_OVERRIDE, CAP_FOWNER,
+    CAP_CHOWN,     CAP_KILL,      CAP_MKNOD,
+};
+
+std::string CapName(int cap) {
+  return cap < static_cast<int>(std::size(kCapNames)) ? kCapNames[cap]
+                                                       : "CAP_" + std::to_string(cap);
+}
+
+// Effective capabilities, whether they are all of them, and the ones the suite's rules care
+// about by name (exec.capabilities in the report).
+void ProbeCapabilities(Environment& env, const std::map<std::string, std::string>& status) {
+  auto field = [&](const char* name) {
+    auto it = status.find(name);
+    return it == status.end() ? std::string() : it->second;
+  };
+  env.cap_effective = std::strtoull(field("CapEff").c_str(), nullptr, 16);
+  env.cap_sys_admin = (env.cap_effective >> kCapSysAdmin) & 1;
+  // Root here means these, not every capability: hosts drop some that no rule uses (this
+  // project's CI machine has no CAP_SYS_RESOURCE), while containers drop ones rules need.
+  std::string missing;
+  for (int cap : kRootCapabilities) {
+    if (!((env.cap_effective >> cap) & 1)) missing += (missing.empty() ? "" : ", ") + CapName(cap);
+  }
+  env.full_capabilities = missing.empty();
+  env.missing_capabilities = missing;
+  json named = json::object();
+  for (int cap : {CAP_SYS_ADMIN, CAP_SETFCAP, CAP_SETUID, CAP_SETGID, CAP_NET_ADMIN,
+                  CAP_SYS_TIME, CAP_SYS_BOOT, CAP_SYS_PTRACE, CAP_SYS_RESOURCE}) {
+    named[CapName(cap)] = static_cast<bool>((env.cap_effective >> cap) & 1);
+  }
+  env.exec["capabilities"] = {{"effective", named}, {"root_set", env.full_capabilities}};
+  if (!missing.empty()) env.exec["capabilities"]["missing"] = missing;
+  // The caps object keeps only the lines the kernel has (no CapAmb before Linux 4.3).
+  json caps = json::object();
+  for (const auto& [key, line] : {std::pair{"inh", "CapInh"}, std::pair{"prm", "CapPrm"},
+                                  std::pair{"eff", "CapEff"}, std::pair{"bnd", "CapBnd"},
+                                  std::pair{"amb", "CapAmb"}}) {
+    if (std::string v = field(line); !v.empty()) caps[key] = v;
+  }
+  env.exec["caps"] = caps;
 }
 
 }  // namespace
@@ -209,6 +257,20 @@ const char* NsTypeName(unsigned long clone_flag) {
     case CLONE_NEWUTS: return "uts";
   }
   return "unknown";
+}
+
+const char* CloneFlagName(unsigned long clone_flag) {
+  switch (clone_flag) {
+    case CLONE_NEWCGROUP: return "CLONE_NEWCGROUP";
+    case CLONE_NEWIPC: return "CLONE_NEWIPC";
+    case CLONE_NEWNS: return "CLONE_NEWNS";
+    case CLONE_NEWNET: return "CLONE_NEWNET";
+    case CLONE_NEWPID: return "CLONE_NEWPID";
+    case CLONE_NEWTIME: return "CLONE_NEWTIME";
+    case CLONE_NEWUSER: return "CLONE_NEWUSER";
+    case CLONE_NEWUTS: return "CLONE_NEWUTS";
+  }
+  return "CLONE_NEW?";
 }
 
 Environment ProbeEnvironment(bool redact) {
@@ -248,8 +310,8 @@ Environment ProbeEnvironment(bool redact) {
   auto status = StatusFields();
   env.euid = geteuid();
   env.seccomp_mode = std::atoi(status["Seccomp"].c_str());
-  const uint64_t cap_eff = std::strtoull(status["CapEff"].c_str(), nullptr, 16);
-  env.cap_sys_admin = (cap_eff >> kCapSysAdmin) & 1;
+  env.seccomp_filters = std::atoi(status["Seccomp_filters"].c_str());
+  ProbeCapabilities(env, status);
   std::string uid_map = ReadFileOr("/proc/self/uid_map", "");
   std::istringstream um(uid_map);
   long long a = -1, b = -1, c = -1;
@@ -275,20 +337,17 @@ Environment ProbeEnvironment(bool redact) {
   std::istringstream gs(status["Groups"]);
   long long g;
   while (gs >> g) groups.push_back(g);
+  json probed = std::move(env.exec);  // what ProbeCapabilities recorded
   env.exec = {{"uid", getuid()},
               {"euid", geteuid()},
               {"gid", getgid()},
               {"egid", getegid()},
               {"groups", groups},
-              {"caps",
-               {{"inh", status["CapInh"]},
-                {"prm", status["CapPrm"]},
-                {"eff", status["CapEff"]},
-                {"bnd", status["CapBnd"]},
-                {"amb", status["CapAmb"]}}},
+              {"caps", probed["caps"]},
+              {"capabilities", probed["capabilities"]},
               {"no_new_privs", std::atoi(status["NoNewPrivs"].c_str())},
               {"seccomp", env.seccomp_mode},
-              {"seccomp_filters", std::atoi(status["Seccomp_filters"].c_str())},
+              {"seccomp_filters", env.seccomp_filters},
               {"initial_user_ns", env.initial_user_ns},
               {"pid_ns_depth", env.pid_ns_depth},
               {"ns", ns},
@@ -305,9 +364,16 @@ Environment ProbeEnvironment(bool redact) {
   }
   env.exec["root_is_mount_point"] = env.root_is_mount_point;
 
+  env.setgroups = Trim(ReadFileOr("/proc/self/setgroups", ""));
+  env.exec["setgroups"] = env.setgroups.empty() ? "absent" : env.setgroups;
+
   ProbeUserNamespaces(env);
   env.exec["userns_available"] = env.userns_available;
   if (!env.userns_available) env.exec["userns_unavailable_reason"] = env.userns_unavailable_why;
+  ProbeIdMapping(env);
+  ProbeNamespaceCreation(env);
+  ProbeNsIdentity(env);
+  ProbeProcSys(env);
   return env;
 }
 

@@ -12,5 +12,8 @@ namespace nsc {
 int MatrixMain(const std::vector<std::string>& args);
 // `nsconform runtime ADAPTER ...`: a container runtime's namespace set-up (harness/runtime/).
 int RuntimeMain(const std::vector<std::string>& args);
+// `nsconform __helper cat FILE... | stat-uid FILE` (hidden): the programs rules exec, as
+// /proc/self/exe, instead of /bin/cat or /usr/bin/stat (harness/helper.cc).
+int HelperMain(const std::vector<std::string>& args);
 
 }  // namespace nsc

@@ -56,6 +56,9 @@ struct Requirements {
   // A nocap body that needs a user namespace first (rootless) to be able to drop a capability
   // there. When user namespaces are unavailable and the caller is not root, the case skips.
   bool needs_userns = false;
+  // Writes files under /proc/sys (per-namespace sysctls): skipped where /proc/sys is mounted
+  // read-only (lxc, podman, runc, crun), since a case cannot remount it.
+  bool writes_proc_sys = false;
 };
 
 struct Source {
