@@ -12,5 +12,7 @@ namespace nsc {
 int MatrixMain(const std::vector<std::string>& args);
 // `nsconform runtime ADAPTER ...`: a container runtime's namespace set-up (harness/runtime/).
 int RuntimeMain(const std::vector<std::string>& args);
+// `nsconform guest-init ...` (hidden): PID 1 of a matrix guest (harness/matrix/guest_init.cc).
+int GuestInitMain(const std::vector<std::string>& args);
 
 }  // namespace nsc
