@@ -254,9 +254,6 @@ TEST(MatrixReport, HtmlIsSelfContainedWithFiltersAndReasons) {
                           HasSubstr("title=\"fail EXPECTATION_MISMATCH: EOPNOTSUPP\""),
                           HasSubstr("data-ns=\"user\" data-differs=\"1\""), HasSubstr("<td class=\"skip\"")));
   EXPECT_THAT(html, AllOf(Not(HasSubstr("src=\"http")), Not(HasSubstr("href=\"http")), Not(HasSubstr("<link"))));
-  fs::path tmp = SessionTempRoot() / "matrix.html";
-  WriteFile(tmp, html);
-  EXPECT_EQ(XmlLint(tmp).find("error"), std::string::npos) << "well-formed enough for xmllint";
 }
 
 // --- the command line --------------------------------------------------------------------------

@@ -171,7 +171,9 @@ json BuildMatrix(const std::vector<KernelRun>& runs, const json& meta) {
 
 int ApplyBaseline(json& matrix, const json& baseline, const std::string& file) {
   std::map<std::string, const json*> before;
-  for (const auto& row : baseline.value("rules", json::array())) before[row["id"]] = &row;
+  if (baseline.contains("rules")) {
+    for (const auto& row : baseline["rules"]) before[row["id"]] = &row;
+  }
   json regressions = json::array(), fixes = json::array(), environment = json::array();
   for (auto& row : matrix["rules"]) {
     auto it = before.find(row["id"]);

@@ -410,16 +410,16 @@ std::vector<KernelSpec> ParseKernelList(const std::string& text) {
       add("bookworm", "*");
     } else if (item.starts_with("debian:")) {
       auto colon = item.find(':', 7);
-      if (colon == std::string::npos) throw UsageError{"--kernels: '" + item + "' is not debian:SUITE:FLAVOUR"};
+      if (colon == std::string::npos) throw UsageError{"matrix: --kernels: '" + item + "' is not debian:SUITE:FLAVOUR"};
       std::string suite = item.substr(7, colon - 7), flavour = item.substr(colon + 1);
       bool suite_ok = suite == "*", flavour_ok = flavour == "*";
       for (const auto& s : DebianSuites()) suite_ok = suite_ok || s == suite;
       for (const auto& f : DebianFlavours()) flavour_ok = flavour_ok || f == flavour;
-      if (!suite_ok) throw UsageError{"--kernels: unknown Debian suite '" + suite + "' (bullseye, bookworm, bookworm-backports, trixie, sid)"};
-      if (!flavour_ok) throw UsageError{"--kernels: unknown flavour '" + flavour + "' (amd64, cloud, rt)"};
+      if (!suite_ok) throw UsageError{"matrix: --kernels: unknown Debian suite '" + suite + "' (bullseye, bookworm, bookworm-backports, trixie, sid)"};
+      if (!flavour_ok) throw UsageError{"matrix: --kernels: unknown flavour '" + flavour + "' (amd64, cloud, rt)"};
       add(suite, flavour);
     } else {
-      throw UsageError{"--kernels: unknown kernel '" + item +
+      throw UsageError{"matrix: --kernels: unknown kernel '" + item +
                        "' (debian-all, debian-stable, debian:SUITE:FLAVOUR; see nsconform matrix --help)"};
     }
   }
