@@ -6,6 +6,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -23,6 +24,7 @@
 #include "../subcommands.h"
 #include "../text.h"
 #include "guest_channel.h"
+#include "initramfs.h"
 
 namespace nsc {
 namespace {
@@ -73,6 +75,27 @@ bool SendOverSerial(const std::string& frame) {
   for (;;) pause();
 }
 
+// The modules the host shipped (initramfs.h), in order. Returns "veth ok" style notes.
+std::string LoadModules() {
+  const std::string dir = std::string("/") + matrix::kGuestModuleDir;
+  const std::string order = ReadFileOr(dir + "/order", "");
+  std::string notes;
+  size_t start = 0;
+  while (start < order.size()) {
+    size_t end = order.find('\n', start);
+    if (end == std::string::npos) end = order.size();
+    const std::string name = order.substr(start, end - start);
+    start = end + 1;
+    if (name.empty()) continue;
+    int fd = open((dir + "/" + name + ".ko").c_str(), O_RDONLY | O_CLOEXEC);
+    const long rc = fd < 0 ? -1 : syscall(SYS_finit_module, fd, "", 0);
+    const int err = errno;
+    if (fd >= 0) close(fd);
+    notes += " " + name + (rc == 0 || err == EEXIST ? " loaded" : std::string(" failed: ") + std::strerror(err));
+  }
+  return notes.empty() ? "" : "modules:" + notes;
+}
+
 }  // namespace
 
 int GuestInitMain(const std::vector<std::string>& args) {
@@ -96,6 +119,7 @@ int GuestInitMain(const std::vector<std::string>& args) {
   utsname u{};
   uname(&u);
   Say(std::string("booted ") + u.release + "; " + cgroup);
+  if (std::string modules = LoadModules(); !modules.empty()) Say(modules);
 
   std::vector<std::string> argv = {"nsconform"};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -80,7 +80,7 @@ void WriteGzip(const fs::path& path, const std::string& data) {
 }
 
 fs::path BuildInitramfs(const fs::path& dir, const fs::path& static_binary, const std::string& release,
-                        const fs::path& config) {
+                        const fs::path& config, const std::vector<fs::path>& modules) {
   const std::string binary = ReadBinary(static_binary);
   const fs::path key = dir / Sha256Hex(binary).substr(0, 16);
   const fs::path base = key / "base.cpio.gz";
@@ -90,23 +90,32 @@ fs::path BuildInitramfs(const fs::path& dir, const fs::path& static_binary, cons
     entries.push_back({"init", S_IFREG | 0755, Stripped(static_binary, binary, key)});
     WriteGzip(base, CpioNewc(entries));
   }
-  if (config.empty() || release.empty()) return base;
-  const std::string config_text = ReadBinary(config);
-  const fs::path image = key / ("config-" + Sha256Hex(release + "\n" + config_text).substr(0, 16) + ".img");
-  if (!fs::exists(image)) {
-    // The kernel unpacks concatenated archives in turn: the shared base, then the config.
-    std::string extra;
-    {
-      const std::string cpio = CpioNewc({{"boot/config-" + release, S_IFREG | 0644, config_text}});
-      const fs::path part = key / ("part-" + RandomHex() + ".gz");
-      WriteGzip(part, cpio);
-      extra = ReadBinary(part);
-      fs::remove(part);
+  std::vector<CpioEntry> extra;
+  if (!config.empty() && !release.empty()) {
+    extra.push_back({"boot/config-" + release, S_IFREG | 0644, ReadBinary(config)});
+  }
+  if (!modules.empty()) {
+    std::string order;
+    for (const char* d : {"lib", "lib/modules", kGuestModuleDir}) extra.push_back({d, S_IFDIR | 0755, {}});
+    for (const auto& m : modules) {
+      extra.push_back({std::string(kGuestModuleDir) + "/" + m.filename().string(), S_IFREG | 0644, ReadBinary(m)});
+      order += m.stem().string() + "\n";
     }
+    extra.push_back({std::string(kGuestModuleDir) + "/order", S_IFREG | 0644, order});
+  }
+  if (extra.empty()) return base;
+  const std::string cpio = CpioNewc(extra);
+  const fs::path image = key / ("kernel-" + Sha256Hex(cpio).substr(0, 16) + ".img");
+  if (!fs::exists(image)) {
+    // The kernel unpacks concatenated archives in turn: the shared base, then this kernel's.
+    const fs::path part = key / ("part-" + RandomHex() + ".gz");
+    WriteGzip(part, cpio);
+    const std::string compressed = ReadBinary(part);
+    fs::remove(part);
     const std::string tmp = image.string() + ".tmp-" + RandomHex();
     {
       std::ofstream out(tmp, std::ios::binary);
-      out << ReadBinary(base) << extra;
+      out << ReadBinary(base) << compressed;
       if (!out) throw std::runtime_error("cannot write " + tmp);
     }
     fs::rename(tmp, image);

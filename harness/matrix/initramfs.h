@@ -22,9 +22,14 @@ std::string CpioNewc(const std::vector<CpioEntry>& entries);
 // gzip-compresses `data` into `path` (atomically: a temp file renamed into place).
 void WriteGzip(const fs::path& path, const std::string& data);
 
+// Where the guest finds the modules to load: <name>.ko files and "order" (one name a line).
+inline constexpr const char* kGuestModuleDir = "lib/modules/nsconform";
+
 // The initramfs for one kernel, cached under `dir` keyed by the static binary's hash and the
-// config's hash: <dir>/<binary sha>/base.cpio.gz (+ config-<sha>.img). Returns its path.
+// hash of the kernel's part (config, modules): <dir>/<binary sha>/base.cpio.gz, and
+// kernel-<sha>.img = base + a second archive with /boot/config-<release> and the modules
+// (`modules`: .ko files in load order). Returns its path.
 fs::path BuildInitramfs(const fs::path& dir, const fs::path& static_binary, const std::string& release,
-                        const fs::path& config);
+                        const fs::path& config, const std::vector<fs::path>& modules = {});
 
 }  // namespace nsc::matrix

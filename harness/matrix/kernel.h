@@ -33,6 +33,10 @@ struct Kernel {
   fs::path vmlinux;  // uncompressed ELF with a PVH entry, when one could be extracted
   fs::path config;   // /boot/config-<release>, may be empty
   std::string release;  // uname -r, from the image header
+  // Modules of the same package that rules need (GuestModules()) with their dependencies,
+  // uncompressed, in load order: <modules>/<name>.ko; empty when built in or absent.
+  fs::path modules;
+  std::vector<std::string> module_order;
   // Where it came from, recorded in the report as system.kernel.package and system.distro.
   nlohmann::json package = nlohmann::json::object();  // {name, version, source, file?}
   nlohmann::json distro = nlohmann::json::object();   // {id, suite, flavour}
@@ -63,6 +67,14 @@ class KernelResolver {
 };
 
 std::vector<std::unique_ptr<KernelResolver>> MakeResolvers(const Cache& cache, bool refresh);
+
+// Modules the rules need when a kernel builds them as modules (CONFIG_VETH=m on Debian):
+// the guest loads them before the suite runs.
+const std::vector<std::string>& GuestModules();
+// Copies GuestModules() and their dependencies (the .modinfo "depends=" list) from an
+// unpacked package tree into `out` as <name>.ko (decompressing .ko.xz/.ko.zst/.ko.gz);
+// returns the load order.
+std::vector<std::string> CollectModules(const fs::path& tree, const fs::path& out);
 
 // --- the Debian archive ----------------------------------------------------------------------
 

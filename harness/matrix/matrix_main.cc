@@ -332,12 +332,16 @@ KernelRun RunKernel(Context& ctx, const KernelSpec& spec, const std::function<vo
     return finish(run);
   }
   run.release = kernel.release;
+  kernel.package["guest_modules"] = kernel.module_order;  // loaded by the guest init
   run.package = kernel.package;
   run.distro = kernel.distro;
   fs::path initrd;
   try {
     say("building the initramfs");
-    initrd = matrix::BuildInitramfs(ctx.cache.Initramfs(), ctx.options.static_binary, kernel.release, kernel.config);
+    std::vector<fs::path> modules;
+    for (const auto& m : kernel.module_order) modules.push_back(kernel.modules / (m + ".ko"));
+    initrd = matrix::BuildInitramfs(ctx.cache.Initramfs(), ctx.options.static_binary, kernel.release,
+                                    kernel.config, modules);
   } catch (const std::exception& e) {
     run.error = std::string("cannot build the initramfs: ") + e.what();
     return finish(run);

@@ -25,6 +25,8 @@ constexpr const char* kKeyring = "/usr/share/keyrings/debian-archive-keyring.gpg
 constexpr const char* kMirror = "http://deb.debian.org/debian";
 constexpr const char* kSecurity = "http://deb.debian.org/debian-security";
 constexpr auto kIndexMaxAge = std::chrono::hours(24);
+// Version of the cache entry layout: entries of an older layout are extracted again.
+constexpr int kCacheLayout = 2;
 
 std::string LastLines(const std::string& text, size_t n = 3) {
   std::vector<std::string> lines;
@@ -78,7 +80,8 @@ fs::path FindConfig(const fs::path& root) {
 json KernelToJson(const Kernel& k) {
   return {{"release", k.release}, {"package", k.package}, {"distro", k.distro},
           {"image", k.image.filename().string()}, {"vmlinux", k.vmlinux.empty() ? "" : k.vmlinux.filename().string()},
-          {"config", k.config.empty() ? "" : k.config.filename().string()}};
+          {"config", k.config.empty() ? "" : k.config.filename().string()},
+          {"modules", k.module_order}, {"layout", kCacheLayout}};
 }
 
 // A finished cache entry: dir/kernel.json names the files next to it.
@@ -86,14 +89,23 @@ bool LoadCached(const fs::path& dir, Kernel& k) {
   std::ifstream in(dir / "kernel.json");
   if (!in) return false;
   json j = json::parse(in, nullptr, false);
-  if (j.is_discarded()) return false;
+  if (j.is_discarded() || j.value("layout", 0) != kCacheLayout) return false;
   k.release = j.value("release", "");
   k.package = j.value("package", json::object());
   k.distro = j.value("distro", json::object());
   k.image = dir / j.value("image", "vmlinuz");
   if (!j.value("vmlinux", "").empty()) k.vmlinux = dir / j["vmlinux"].get<std::string>();
   if (!j.value("config", "").empty()) k.config = dir / j["config"].get<std::string>();
+  k.module_order = j.value("modules", std::vector<std::string>());
+  if (!k.module_order.empty()) k.modules = dir / "modules";
   return fs::exists(k.image);
+}
+
+// The members of a kernel .deb the guest needs: the image, its config, GuestModules().
+std::vector<std::string> PackageMembers() {
+  std::vector<std::string> out = {"./boot/*"};
+  for (const auto& m : GuestModules()) out.push_back("*/modules/*/" + m + ".ko*");
+  return out;
 }
 
 // Extracts a package into `tmp`: .deb with dpkg-deb | tar (only `members`, all when empty),
@@ -105,9 +117,20 @@ void Unpack(const fs::path& package, const fs::path& tmp, const std::vector<std:
     r = RunPipeline({"rpm2cpio", package.string()},
                     {"cpio", "-idm", "--quiet", "--no-absolute-filenames", "-D", tmp.string()});
   } else {
-    std::vector<std::string> tar = {"tar", "-x", "-C", tmp.string(), "--wildcards"};
+    std::vector<std::string> tar = {"tar", "-x", "-C", tmp.string(), "--wildcards", "--wildcards-match-slash"};
     tar.insert(tar.end(), members.begin(), members.end());
     r = RunPipeline({"dpkg-deb", "--fsys-tarfile", package.string()}, tar);
+    // A module pattern that matches nothing (the driver is built in) is not an error.
+    std::istringstream lines(r.output);
+    std::string line;
+    bool only_missing_members = r.exit_code == 2;
+    while (std::getline(lines, line)) {
+      if (!line.empty() && line.find("Not found in archive") == std::string::npos &&
+          line.find("Exiting with failure status") == std::string::npos) {
+        only_missing_members = false;
+      }
+    }
+    if (only_missing_members) r.exit_code = 0;
   }
   if (r.exit_code != 0) {
     throw std::runtime_error("cannot unpack " + package.string() + ": " + LastLines(r.output));
@@ -123,6 +146,7 @@ Kernel FinishEntry(Kernel k, const fs::path& tree, const fs::path& tmp, const fs
     fs::rename(config, tmp / "config");
     k.config = tmp / "config";
   }
+  k.module_order = CollectModules(tree, tmp / "modules");
   fs::remove_all(tree);
   PrepareImage(k, tmp / "vmlinuz", tmp);
   fs::remove(tmp / "vmlinux.none");
@@ -189,7 +213,7 @@ class DebianArchive final : public KernelResolver {
     }
     say(k.label, "extracting " + deb.filename().string());
     const fs::path tmp = dir.string() + ".tmp-" + RandomHex();
-    Unpack(deb, tmp / "tree", {"./boot/*"});
+    Unpack(deb, tmp / "tree", PackageMembers());
     k.package = {{"name", package}, {"version", version}, {"source", "debian"},
                  {"meta", meta}, {"file", deb.filename().string()}};
     k.distro = {{"id", "debian"}, {"suite", spec.suite}, {"flavour", spec.flavour}};
@@ -341,7 +365,7 @@ class PackageFile final : public KernelResolver {
       }
     }
     const fs::path tmp = dir.string() + ".tmp-" + RandomHex();
-    Unpack(fs::absolute(spec.path), tmp / "tree", {"./boot/*"});
+    Unpack(fs::absolute(spec.path), tmp / "tree", PackageMembers());
     k.package = {{"name", name}, {"version", version}, {"source", "package"},
                  {"file", spec.path.filename().string()}, {"sha256_16", digest}};
     k.distro = {{"id", spec.path.extension() == ".rpm" ? "rpm" : "deb"}};
