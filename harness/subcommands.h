@@ -12,13 +12,10 @@ namespace nsc {
 int MatrixMain(const std::vector<std::string>& args);
 // `nsconform runtime ADAPTER ...`: a container runtime's namespace set-up (harness/runtime/).
 int RuntimeMain(const std::vector<std::string>& args);
-<<<<<<< HEAD
 // `nsconform __helper cat FILE... | stat-uid FILE` (hidden): the programs rules exec, as
 // /proc/self/exe, instead of /bin/cat or /usr/bin/stat (harness/helper.cc).
 int HelperMain(const std::vector<std::string>& args);
-=======
 // `nsconform guest-init ...` (hidden): PID 1 of a matrix guest (harness/matrix/guest_init.cc).
 int GuestInitMain(const std::vector<std::string>& args);
->>>>>>> matrix
 
 }  // namespace nsc
