@@ -521,6 +521,7 @@ int RunMain(const std::vector<std::string>& argv) {
   if (!args.empty() && args[0] == "compare") return CompareMain({args.begin() + 1, args.end()});
   if (!args.empty() && args[0] == "matrix") return MatrixMain({args.begin() + 1, args.end()});
   if (!args.empty() && args[0] == "runtime") return RuntimeMain({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "__runtime-probe") return RuntimeProbeMain({args.begin() + 1, args.end()});
   Options o = ParseArgs(args);
   std::vector<const Case*> selected = Select(o);
 

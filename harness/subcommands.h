@@ -12,5 +12,7 @@ namespace nsc {
 int MatrixMain(const std::vector<std::string>& args);
 // `nsconform runtime ADAPTER ...`: a container runtime's namespace set-up (harness/runtime/).
 int RuntimeMain(const std::vector<std::string>& args);
+// `nsconform __runtime-probe ...` (hidden): the in-container side of runtime mode.
+int RuntimeProbeMain(const std::vector<std::string>& args);
 
 }  // namespace nsc
