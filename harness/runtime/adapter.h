@@ -40,6 +40,7 @@ struct AdapterOptions {
   std::string bundle;        // --bundle: an OCI bundle whose config.json is the configuration
   std::vector<std::string> extra;  // arguments after "--"
   bool rootless = false;     // the harness is not root
+  bool add_userns = false;   // OCI, generated spec as root: add a user namespace (0 -> 100000)
 };
 
 class Adapter {

@@ -159,6 +159,10 @@ class BwrapAdapter : public Adapter {
         f.hostname.reset();
         also = " (and --hostname, which needs it)";
       }
+      if (t == "pid" && f.as_pid1) {
+        f.as_pid1 = false;
+        also = " (and --as-pid-1, which needs it)";
+      }
       if (t == "user") {
         f.uid.reset();
         f.gid.reset();

@@ -71,7 +71,8 @@ std::pair<int, int> DeclaredSpecVersion(const std::string& binary) {
 
 class OciAdapter : public Adapter {
  public:
-  OciAdapter(std::string name, const AdapterOptions& o) : name_(std::move(name)), rootless_(o.rootless) {
+  OciAdapter(std::string name, const AdapterOptions& o)
+      : name_(std::move(name)), rootless_(o.rootless), add_userns_(o.add_userns) {
     const std::string real = FindInPath(name_);
     binary_ = o.runtime_path.empty() ? real : o.runtime_path;
     if (!o.extra.empty()) global_args_ = o.extra;
@@ -251,11 +252,13 @@ class OciAdapter : public Adapter {
     }
     if (p == "rootfs_propagation") {
       // Removing it would be a no-op where the runtime's default is the configured value, so
-      // the planted value is another one both runc and crun honour (measured: runc ignores
-      // the non-recursive private/shared/unbindable, crun ignores slave/rslave).
+      // another value is planted, one this runtime honours (measured on runc 1.1.5 / crun
+      // 1.8.1 with the rootfs on a shared mount: runc ignores private, shared, unbindable and
+      // makes rshared private; crun makes slave and rslave private; both honour rprivate,
+      // runc rslave, crun unbindable).
       if (!linux.contains("rootfsPropagation")) return refuse("the configuration sets no rootfsPropagation");
       const std::string was = linux["rootfsPropagation"];
-      linux["rootfsPropagation"] = BasePropagation(was) == "private" ? "unbindable" : "rprivate";
+      linux["rootfsPropagation"] = BasePropagation(was) != "private" ? "rprivate" : name_ == "crun" ? "unbindable" : "rslave";
       return "rootfsPropagation " + was + " changed to " + linux["rootfsPropagation"].get<std::string>();
     }
     if (p == "readonly_root") {
@@ -364,10 +367,15 @@ class OciAdapter : public Adapter {
     };
     add_ns("cgroup");
     if (!rootless_) {
-      add_ns("user");
-      linux["uidMappings"] = json::array({{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}});
-      linux["gidMappings"] = json::array({{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}});
       linux["sysctl"] = {{"kernel.msgmax", "12345"}};
+      // Opt-in: with a user namespace, removing the PID, IPC or network namespace for a
+      // control makes runc/crun refuse (proc, mqueue, sysfs of an outer namespace cannot be
+      // mounted), so those controls would only SKIP.
+      if (add_userns_) {
+        add_ns("user");
+        linux["uidMappings"] = json::array({{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}});
+        linux["gidMappings"] = json::array({{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}});
+      }
     }
     linux["rootfsPropagation"] = "rprivate";
   }
@@ -375,6 +383,7 @@ class OciAdapter : public Adapter {
   std::string name_, binary_, version_, source_, unavailable_;
   std::vector<std::string> global_args_;
   bool rootless_ = false;
+  bool add_userns_ = false;
   std::pair<int, int> spec_version_{0, 0};  // "spec: X.Y" of `--version`
   json original_;  // what the checker reads
   json config_;    // what the runtime gets (differs only for a control)

@@ -53,8 +53,9 @@ rootfs is a shared mount, so that root propagation is also checked by behaviour.
 Adapters (the configuration the expectation comes from):
   runc, crun   OCI: the bundle's config.json (--bundle DIR); without --bundle, `ADAPTER spec`
                (`spec --rootless` when not root) plus nsconform defaults: hostname, domainname,
-               cgroup namespace, rootfsPropagation private, and as root a user namespace
-               (0 -> 100000, 65536 ids) and sysctl kernel.msgmax. RUNTIME-ARGS are global
+               cgroup namespace, rootfsPropagation rprivate, as root sysctl kernel.msgmax
+               (and with --add-userns a user namespace); domainname only for runtimes that
+               declare runtime-spec >= 1.1 on --version. RUNTIME-ARGS are global
                options put before `run` (e.g. --systemd-cgroup). crun on a hybrid-cgroup host
                runs with /dev/null over /sys/fs/cgroup/unified/cgroup.controllers (private
                mount namespace; root only).
@@ -72,6 +73,9 @@ Options
                          no control passed
   --bundle DIR           (runc, crun) the OCI bundle whose config.json is checked; its
                          process.args and root.path are replaced by the probe and its rootfs
+  --add-userns           (runc, crun as root, generated spec) add a user namespace mapping
+                         0 -> 100000 (65536 ids); with it the PID/IPC/network controls are
+                         refused by the runtime (proc, mqueue, sysfs of an outer namespace)
   --runtime-path PATH    run this binary instead of the adapter's (a wrapper, or an OCI shim)
   --probe PATH           the static probe (default: nsconform-static next to this binary)
   --filter GLOBS         POS[:POS...][-NEG...] over rule IDs, e.g. 'runtime.ns.*'
@@ -164,6 +168,9 @@ Options ParseArgs(const std::vector<std::string>& args) {
       o.list = true;
     } else if (a == "--bundle") {
       o.adapter_options.bundle = need();
+    } else if (a == "--add-userns") {
+      flag();
+      o.adapter_options.add_userns = true;
     } else if (a == "--runtime-path") {
       o.adapter_options.runtime_path = need();
     } else if (a == "--probe") {
@@ -345,7 +352,8 @@ int RuntimeMain(const std::vector<std::string>& args) {
   }
   const std::string probe = FindProbe(o.probe);
 
-  const std::string flavour = o.adapter + (o.adapter_options.rootless ? "-rootless" : "");
+  const std::string flavour = o.adapter + (o.adapter_options.rootless ? "-rootless" : "") +
+                              (o.adapter_options.add_userns ? "-userns" : "");
   std::vector<std::pair<std::string, std::string>> files;  // path, kind
   if (o.default_reports) {
     const std::string base = o.report_dir + "/runtime/nsconform-runtime-" + flavour + (o.control ? "-control" : "");
@@ -373,6 +381,7 @@ int RuntimeMain(const std::vector<std::string>& args) {
   json runtime_section = adapter->Describe();
   runtime_section["adapter"] = o.adapter;
   runtime_section["rootless"] = o.adapter_options.rootless;
+  runtime_section["add_userns"] = o.adapter_options.add_userns;
   runtime_section["probe"] = probe;
   runtime_section["expectation"] = ToJson(exp);
   std::vector<std::string> run_errors;

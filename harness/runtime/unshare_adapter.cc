@@ -149,11 +149,16 @@ class UnshareAdapter : public Adapter {
       if (t == "mnt") f.mount_proc = false, also = " (and --mount-proc, which implies it)";
       if (t == "user") f.map_root = false, also = " (and --map-root-user)";
       if (t == "time") f.monotonic.reset(), f.boottime.reset(), also = " (and the offsets)";
+      if (t == "pid" && f.mount_proc) f.mount_proc = false, also = " (and --mount-proc: a proc of the outer PID namespace cannot be mounted)";
       return "--" + std::string(t == "mnt" ? "mount" : t) + " removed" + also;
     }
     if (p == "pid1") {
       if (!f.fork) throw PlantRefused{"--fork not configured"};
       f.fork = false;
+      if (f.mount_proc) {
+        f.mount_proc = false;
+        return "--fork removed (and --mount-proc: without --fork unshare stays in the outer PID namespace)";
+      }
       return "--fork removed";
     }
     if (p == "proc") {
