@@ -31,6 +31,10 @@ int Dispatch(const std::vector<std::string>& argv) {
     RestoreDefaultSignals();
     return GuestInitMain(rest);
   }
+  if (command == "__runtime-probe") {  // hidden: the in-container side of runtime mode
+    RestoreDefaultSignals();
+    return RuntimeProbeMain(rest);
+  }
   if (command == "__helper") {  // hidden: the programs rules exec, as /proc/self/exe
     RestoreDefaultSignals();
     return HelperMain(rest);

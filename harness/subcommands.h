@@ -17,5 +17,7 @@ int RuntimeMain(const std::vector<std::string>& args);
 int HelperMain(const std::vector<std::string>& args);
 // `nsconform guest-init ...` (hidden): PID 1 of a matrix guest (harness/matrix/guest_init.cc).
 int GuestInitMain(const std::vector<std::string>& args);
+// `nsconform __runtime-probe ...` (hidden): the in-container side of runtime mode.
+int RuntimeProbeMain(const std::vector<std::string>& args);
 
 }  // namespace nsc
