@@ -571,7 +571,8 @@ bool KernelOlderThan(int major, int minor) {
   if (uname(&u) == -1) return false;
   const char* s = u.release;
   uint64_t got_major = 0, got_minor = 0;
-  if (!userns::ParseDecimal(&s, &got_major) || *s++ != '.' || !userns::ParseDecimal(&s, &got_minor)) {
+  if (!userns::ParseDecimal(&s, &got_major) || *s++ != '.' ||
+      !userns::ParseDecimal(&s, &got_minor)) {
     return false;
   }
   return got_major < static_cast<uint64_t>(major) ||
@@ -593,10 +594,12 @@ void MapRootNeedsSetfcap(const Probe& p) {
   const int parent = ParentMapRoot(p, "parent.without_setfcap", !p.control());
   ParentMapRoot(p, "parent.with_setfcap", false);
   const bool older = KernelOlderThan(5, 12);
-  p.Text("gate.decided_by", older ? "behaviour (kernel older than 5.12)" : "version (5.12 or later)");
+  p.Text("gate.decided_by",
+         older ? "behaviour (kernel older than 5.12)" : "version (5.12 or later)");
   if (!p.control() && older && ExitedWith(self, kMapWritten) && ExitedWith(parent, kMapWritten)) {
     p.Skip(ReasonCode::kKernelTooOld,
-           "Linux older than 5.12 that maps uid 0 without CAP_SETFCAP: the check is not backported");
+           "Linux older than 5.12 that maps uid 0 without CAP_SETFCAP: the check is not "
+           "backported");
   }
 }
 

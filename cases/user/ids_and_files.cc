@@ -182,7 +182,8 @@ NSC_CASE({
               .min_kernel = {3, 8}},
     .preconditions = {Given(ExpectSameValue("inside.cap_eff", "full_mask")),
                       Given(ExpectCall("f1.open_read", Succeeds()))},
-    .expect = {ExpectCall("f2.open_read", FailsWith(EACCES)), ExpectCall("f2.chown", FailsWith(EPERM)),
+    .expect = {ExpectCall("f2.open_read", FailsWith(EACCES)),
+               ExpectCall("f2.chown", FailsWith(EPERM)),
                ExpectCall("f2.chmod", Succeeds()), ExpectCall("f3.chmod", FailsWith(EPERM))},
     .body = FileCapsNeedMappedOwner,
 });

@@ -52,14 +52,6 @@ void RecordOwner(const Probe& p, const char* key, const char* type) {
   p.NsIdOfFd(key, owner.get());
 }
 
-// Flow: 1. an unprivileged child (control: after entering a mapped user namespace U0 and
-// creating the UTS, mount, IPC, network, PID and cgroup namespaces there with a separate, earlier
-// unshare) records its user namespace; 2. it calls unshare(CLONE_NEWUSER|CLONE_NEWUTS|
-// CLONE_NEWNS|CLONE_NEWIPC|CLONE_NEWNET|CLONE_NEWPID|CLONE_NEWCGROUP) (control: CLONE_NEWUSER
-// only) and records the result and its new user namespace; 3. for UTS, mount, IPC, network and
-// cgroup it records NS_GET_USERNS of its namespace; 4. its first child (PID 1 of the new PID
-// namespace) records NS_GET_USERNS of its PID namespace. In the control the owners are read
-// right after the earlier unshare, before the user namespace is created.
 // Records NS_GET_USERNS of the caller's UTS, mount, IPC, network and cgroup namespaces, and —
 // from its first child, PID 1 of the PID namespace it created — of that PID namespace.
 void RecordOwners(const Probe& p) {
@@ -76,6 +68,14 @@ void RecordOwners(const Probe& p) {
   first.Wait();
 }
 
+// Flow: 1. an unprivileged child (control: after entering a mapped user namespace U0 and
+// creating the UTS, mount, IPC, network, PID and cgroup namespaces there with a separate, earlier
+// unshare) records its user namespace; 2. it calls unshare(CLONE_NEWUSER|CLONE_NEWUTS|
+// CLONE_NEWNS|CLONE_NEWIPC|CLONE_NEWNET|CLONE_NEWPID|CLONE_NEWCGROUP) (control: CLONE_NEWUSER
+// only) and records the result and its new user namespace; 3. for UTS, mount, IPC, network and
+// cgroup it records NS_GET_USERNS of its namespace; 4. its first child (PID 1 of the new PID
+// namespace) records NS_GET_USERNS of its PID namespace. In the control the owners are read
+// right after the earlier unshare, before the user namespace is created.
 void UsernsCreatedFirst(const Probe& p) {
   ChildProcess child = Spawn(0, [&] {
     BecomeUnprivileged(p);
@@ -83,7 +83,8 @@ void UsernsCreatedFirst(const Probe& p) {
                                  CLONE_NEWPID | CLONE_NEWCGROUP;
     if (p.control()) {
       userns::EnterMappedUserNs(p, 0, "unshare(CLONE_NEWUSER) for U0 (control)");
-      NSC_SETUP(p, unshare(static_cast<int>(others)), "creating the other namespaces first (control)");
+      NSC_SETUP(p, unshare(static_cast<int>(others)),
+                "creating the other namespaces first (control)");
       // Read now: from inside the later user namespace, NS_GET_USERNS refuses (EPERM) to name
       // U0, an ancestor. Ownership is fixed at creation, so the later unshare cannot change it.
       RecordOwners(p);

@@ -116,7 +116,9 @@ void SetgroupsFileRules(const Probe& p) {
   ChildProcess q = Spawn(0, [&] {
     const bool real_root = userns::RealRoot();
     p.Value("c.parent_is_real_root", real_root ? 1 : 0);
-    if (!real_root) userns::EnterMappedUserNs(p, 0, "entering a user namespace to be a privileged parent");
+    if (!real_root) {
+      userns::EnterMappedUserNs(p, 0, "entering a user namespace to be a privileged parent");
+    }
     userns::ParkedChild c;
     const bool started = c.Start(
         0,
@@ -162,8 +164,8 @@ NSC_CASE({
 
 // One parked child C in a new user namespace below the caller, which holds CAP_SETUID and
 // CAP_SETGID over it (real root, or root of a user namespace U0): the caller prepares C's
-// setgroups/maps as `setup` says — uid_map "0 <outside_uid> 1", gid_map "0 0 1" — then C records
-// whether it holds CAP_SETGID and calls setgroups(1, {0}).
+// setgroups/maps as `setup` says — uid_map "0 <outside_uid> 1", gid_map "0 0 1" — then C
+// records whether it holds CAP_SETGID and calls setgroups(1, {0}).
 enum class GroupsSetup { kNothing, kDenyAndMaps, kMapsOnly };
 void TrySetgroups(const Probe& p, const char* key, const char* cap_key, GroupsSetup setup,
                   uid_t outside_uid) {
@@ -185,8 +187,8 @@ void TrySetgroups(const Probe& p, const char* key, const char* cap_key, GroupsSe
     NSC_SETUP(p, userns::WriteProcFile(c.pid(), "setgroups", "deny"), "setgroups deny");
   }
   if (setup != GroupsSetup::kNothing) {
-    NSC_SETUP(p, userns::WriteProcFile(c.pid(), "uid_map", userns::MapText(0, outside_uid, 1).c_str()),
-              "uid_map");
+    const PathBuf uid_line = userns::MapText(0, outside_uid, 1);
+    NSC_SETUP(p, userns::WriteProcFile(c.pid(), "uid_map", uid_line.c_str()), "uid_map");
     NSC_SETUP(p, userns::WriteProcFile(c.pid(), "gid_map", "0 0 1\n"), "gid_map");
   }
   c.Release();
@@ -249,7 +251,9 @@ void SetgroupsDenyInherited(const Probe& p) {
   RequireSetgroupsFile(p);
   if (p.control()) RequireSetgroupsAllowHere(p);
   ChildProcess child = Spawn(0, [&] {
-    if (!p.control()) userns::EnterMappedUserNs(p, 0, "unshare(CLONE_NEWUSER) for U1 (deny and maps)");
+    if (!p.control()) {
+      userns::EnterMappedUserNs(p, 0, "unshare(CLONE_NEWUSER) for U1 (deny and maps)");
+    }
     userns::UnshareOrSkip(p, CLONE_NEWUSER, "unshare(CLONE_NEWUSER) for U2");
     char value[32];
     ReadSetgroups("/proc/self/setgroups", value, sizeof value);

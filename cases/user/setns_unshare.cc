@@ -126,8 +126,8 @@ void SetnsSameNsEinval(const Probe& p) {
     if (!own_ns.valid()) p.SetupFailed("open /proc/self/ns/user");
     NSC_SETUP(p, DropAllCapabilities(), "dropping all capabilities");
     p.Value("before.cap_eff", OwnStatusHex("CapEff"));
-    userns::CallUnderTest(p, "setns_own", setns(p.Pick(own_ns.get(), parent_ns.get()), CLONE_NEWUSER),
-                          EINVAL);
+    const int fd = p.Pick(own_ns.get(), parent_ns.get());
+    userns::CallUnderTest(p, "setns_own", setns(fd, CLONE_NEWUSER), EINVAL);
     p.Value("after.cap_eff", OwnStatusHex("CapEff"));
     return 0;
   });
@@ -260,8 +260,8 @@ void UnshareMultithreadedEinval(const Probe& p) {
     int64_t threads = -1;
     ReadStatusIds(0, "Threads", &threads, 1);
     p.Value("threads", threads);
-    userns::CallUnderTest(p, "unshare", unshare(static_cast<int>(p.Pick(CLONE_NEWUSER, CLONE_NEWUTS))),
-                          EINVAL);
+    const int flags = static_cast<int>(p.Pick(CLONE_NEWUSER, CLONE_NEWUTS));
+    userns::CallUnderTest(p, "unshare", unshare(flags), EINVAL);
     return 0;
   });
   if (!child.ok()) p.SetupFailed("fork");

@@ -271,7 +271,8 @@ inline void RequireSetnsReachesKernel(const Probe& p) {
 inline void EnterPrivateMountNsOrSkip(const Probe& p) {
   if (EnterPrivateMountNamespace() == -1) {
     if (UnderSeccompFilter()) {
-      p.Skip(ReasonCode::kBlockedBySeccomp, "a private mount namespace refused under a seccomp filter");
+      p.Skip(ReasonCode::kBlockedBySeccomp,
+             "a private mount namespace refused under a seccomp filter");
     }
     p.SetupFailed("private mount namespace");
   }
