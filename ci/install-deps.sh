@@ -11,6 +11,7 @@ packages=(
   libxml2-utils                        # xmllint: JUnit against junit-4.xsd
   python3 python3-jsonschema           # JSON Schema validation of reports
   util-linux                           # setpriv/unshare for the unprivileged and sandboxed tests
+  runc bubblewrap                      # real container runtimes for `nsconform runtime` tests
 )
 missing=()
 for p in "${packages[@]}"; do

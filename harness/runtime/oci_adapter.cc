@@ -73,6 +73,19 @@ class OciAdapter : public Adapter {
  public:
   OciAdapter(std::string name, const AdapterOptions& o)
       : name_(std::move(name)), rootless_(o.rootless), add_userns_(o.add_userns) {
+    // A bad bundle is a usage error whether or not the runtime is installed.
+    const bool bundle_read = !o.bundle.empty();
+    if (bundle_read) {
+      std::ifstream in(fs::path(o.bundle) / "config.json");
+      if (!in) throw UsageError{"--bundle " + o.bundle + ": cannot read config.json"};
+      try {
+        original_ = json::parse(in);
+      } catch (const json::exception& e) {
+        throw UsageError{"--bundle " + o.bundle + ": config.json is not JSON: " + e.what()};
+      }
+      if (!original_.is_object()) throw UsageError{"--bundle " + o.bundle + ": config.json is not a JSON object"};
+      source_ = "bundle " + o.bundle;
+    }
     const std::string real = FindInPath(name_);
     binary_ = o.runtime_path.empty() ? real : o.runtime_path;
     if (!o.extra.empty()) global_args_ = o.extra;
@@ -88,16 +101,7 @@ class OciAdapter : public Adapter {
       unavailable_ = "crun rootless on a hybrid-cgroup host needs a user-namespace wrapper (not implemented)";
       return;
     }
-    if (!o.bundle.empty()) {
-      std::ifstream in(fs::path(o.bundle) / "config.json");
-      if (!in) throw UsageError{"--bundle " + o.bundle + ": cannot read config.json"};
-      try {
-        original_ = json::parse(in);
-      } catch (const json::exception& e) {
-        throw UsageError{"--bundle " + o.bundle + ": config.json is not JSON: " + e.what()};
-      }
-      source_ = "bundle " + o.bundle;
-    } else {
+    if (!bundle_read) {
       spec_version_ = DeclaredSpecVersion(real);
       original_ = GenerateSpec(real);
       if (original_.is_null()) return;  // unavailable_ says why
@@ -134,9 +138,10 @@ class OciAdapter : public Adapter {
 
   Expectation Expect() const override {
     const json& c = original_;
-    const json linux = c.value("linux", json::object());
     Expectation e;
     for (const auto& t : kNsTypes) e.ns[t] = {};
+    if (!c.is_object()) return e;  // no configuration (the runtime is unavailable)
+    const json linux = c.value("linux", json::object());
     for (const auto& n : linux.value("namespaces", json::array())) {
       std::string type = n.value("type", "");
       if (type == "mount") type = "mnt";
@@ -200,6 +205,12 @@ class OciAdapter : public Adapter {
       }
       if (n == nullptr) {
         linux["namespaces"].push_back({{"type", OciType(type)}});
+        if (type == "user" && !linux.contains("uidMappings")) {
+          // A user namespace without mappings is refused: give it the --add-userns ones.
+          linux["uidMappings"] = json::array({{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}});
+          linux["gidMappings"] = json::array({{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}});
+          return "a new user namespace added, mapping 0 -> 100000 (the configuration shares it)";
+        }
         return "a new " + type + " namespace added (the configuration shares it)";
       }
       auto& list = linux["namespaces"];
@@ -237,6 +248,10 @@ class OciAdapter : public Adapter {
                                   [](const json& m) { return m.value("destination", "") == "/proc"; }),
                    mounts.end());
       if (mounts.size() == before) return refuse("the configuration mounts nothing at /proc");
+      if (linux.contains("sysctl") && !linux["sysctl"].empty()) {
+        linux.erase("sysctl");
+        return "the /proc mount removed (and the sysctls, which are written through it)";
+      }
       return "the /proc mount removed";
     }
     if (p == "hostname" || p == "domainname") {

@@ -36,6 +36,7 @@ using nlohmann::json;
 using namespace nsc::runtime;
 
 const char* const kHelp = R"(Usage: nsconform runtime ADAPTER [OPTIONS] [-- RUNTIME-ARGS]
+       nsconform runtime table REPORT.json...   (property x runtime table, Markdown)
 
 Checks that a container runtime builds the container its configuration asks for: each
 runtime.* rule is one property of that container (its namespaces, hostname, id maps, root
@@ -331,7 +332,12 @@ void PrintSummary(std::ostream& out, const json& report, bool control) {
 
 }  // namespace
 
+namespace runtime {
+int RuntimeTableMain(const std::vector<std::string>& paths);
+}
+
 int RuntimeMain(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "table") return runtime::RuntimeTableMain({args.begin() + 1, args.end()});
   Options o = ParseArgs(args);
   std::unique_ptr<Adapter> adapter = MakeAdapter(o.adapter, o.adapter_options);
 
