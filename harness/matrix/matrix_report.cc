@@ -75,6 +75,7 @@ std::vector<int> ReleaseNumbers(const std::string& release) {
 
 void SortKernels(std::vector<KernelRun>& runs) {
   std::stable_sort(runs.begin(), runs.end(), [](const KernelRun& a, const KernelRun& b) {
+    if (a.release.empty() != b.release.empty()) return b.release.empty();  // unresolved last
     auto va = ReleaseNumbers(a.release), vb = ReleaseNumbers(b.release);
     if (va != vb) return va < vb;
     return a.label < b.label;

@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
+#include <csignal>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -13,6 +15,7 @@
 #include <sstream>
 
 #include <boost/process.hpp>
+#include <boost/process/extend.hpp>
 
 #include "../text.h"
 #include "guest_channel.h"
@@ -103,7 +106,9 @@ BootResult Boot(const BootRequest& rq, const BootProgress& progress) {
   if (exe.empty()) throw std::runtime_error(rq.qemu + " is not installed (apt-get install qemu-system-x86)");
 
   const auto started = std::chrono::steady_clock::now();
-  bp::child qemu(exe, bp::args(args), bp::std_in < bp::null, (bp::std_out & bp::std_err) > qemu_log.string());
+  // QEMU dies with the thread that started it (nsconform killed, or Ctrl-C): no orphan guests.
+  bp::child qemu(exe, bp::args(args), bp::std_in < bp::null, (bp::std_out & bp::std_err) > qemu_log.string(),
+                 bp::extend::on_exec_setup([](auto&) { prctl(PR_SET_PDEATHSIG, SIGKILL); }));
   const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, qemu.id(), 0));
   std::string last;
   for (;;) {
