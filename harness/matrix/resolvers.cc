@@ -417,7 +417,7 @@ class PackageFile final : public KernelResolver {
 
 std::string KernelSpec::Label() const {
   if (source == "debian") return "debian-" + suite + "-" + flavour;
-  std::string name = path.filename().string();
+  std::string name = (source == "package" ? path.stem() : path.filename()).string();
   for (char& c : name) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '_';
   }
