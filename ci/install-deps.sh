@@ -12,6 +12,10 @@ packages=(
   python3 python3-jsonschema           # JSON Schema validation of reports
   util-linux                           # setpriv/unshare for the unprivileged and sandboxed tests
   runc bubblewrap                      # real container runtimes for `nsconform runtime` tests
+  qemu-system-x86                      # nsconform matrix: boots each kernel under QEMU
+  cpio rpm2cpio                        # nsconform matrix: --kernel-package FILE.rpm
+  xz-utils zstd lz4 binutils           # nsconform matrix: vmlinux out of a bzImage, .ko.xz, strip
+  debian-archive-keyring               # nsconform matrix: the private apt configuration's keyring
 )
 missing=()
 for p in "${packages[@]}"; do

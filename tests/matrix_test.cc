@@ -326,6 +326,21 @@ TEST(MatrixEndToEnd, BookwormCloudKernelBootsAndReportsBack) {
   std::cerr << "[ matrix e2e ] " << k["release"].get<std::string>() << ": wall "
             << k["wall_s"].get<double>() << " s, suite " << k.value("suite_s", 0.0) << " s, "
             << k["summary"].dump() << "\n";
+
+  // A kernel developer's first use: --kernel bzImage --config .config (here: the same kernel,
+  // as extracted into the cache, so no second download).
+  const fs::path entry = cache_dir / "kernels" / k["package"]["name"].get<std::string>() /
+                         k["package"]["version"].get<std::string>();
+  Spawned own = Matrix({"--kernel", (entry / "vmlinuz").string(), "--config", (entry / "config").string(),
+                        "-j", "1", "--cache-dir", cache_dir.string(), "--report-dir", (dir / "own").string(),
+                        "--namespace", "uts,ipc"});
+  ASSERT_TRUE(own.exit_code == 0 || own.exit_code == 1) << own.Describe();
+  json m2 = ReadJson(dir / "own" / "matrix.json");
+  ASSERT_THAT(m2["kernels"], SizeIs(1));
+  EXPECT_EQ(m2["kernels"][0]["outcome"], "reported") << m2["kernels"][0].dump(2);
+  EXPECT_EQ(m2["kernels"][0]["release"], k["release"]) << "release read from the bzImage header";
+  EXPECT_EQ(m2["kernels"][0]["config_source"], "boot");
+  EXPECT_EQ(m2["kernels"][0]["attempts"][0]["kernel_file"], "vmlinux") << "PVH boot of the extracted ELF";
 }
 
 }  // namespace

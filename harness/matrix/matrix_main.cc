@@ -69,7 +69,9 @@ Guests
                          under KVM is retried under TCG.
   --timeout-multiplier X scale every rule timeout inside the guest (default 5 under TCG,
                          1 under KVM: emulation is 8-20x slower for syscall-heavy code)
-  --boot-timeout S       kill a guest after S seconds (default 900)
+  --boot-timeout S       kill a guest whose init has not started after S seconds (default
+                         180: a kernel hung in early boot)
+  --timeout S            kill a guest after S seconds in all (default 900)
   --memory MB            guest RAM (default 512)
   --retries N            boots more per kernel after a failed one (default 1): a guest that
                          panics, hangs or never reports is ERROR only when every boot failed;
@@ -113,7 +115,8 @@ struct Options {
   int jobs = 0;
   std::string accel = "auto";
   double timeout_multiplier = 0;
-  double boot_timeout_s = 900;
+  double boot_timeout_s = 180;
+  double timeout_s = 900;
   int memory_mb = 512;
   int retries = 1;
   std::vector<std::string> guest_args;
@@ -192,6 +195,8 @@ Options Parse(const std::vector<std::string>& args) {
       o.timeout_multiplier = Number(a, need(), 0.01);
     } else if (a == "--boot-timeout") {
       o.boot_timeout_s = Number(a, need(), 1);
+    } else if (a == "--timeout") {
+      o.timeout_s = Number(a, need(), 1);
     } else if (a == "--memory") {
       o.memory_mb = static_cast<int>(Number(a, need(), 128));
     } else if (a == "--retries") {
@@ -360,7 +365,8 @@ KernelRun RunKernel(Context& ctx, const KernelSpec& spec, const std::function<vo
                            .guest_args = guest_args,
                            .accel = accel,
                            .memory_mb = ctx.options.memory_mb,
-                           .timeout_s = ctx.options.boot_timeout_s,
+                           .timeout_s = ctx.options.timeout_s,
+                           .boot_timeout_s = ctx.options.boot_timeout_s,
                            .dir = dir};
     say(std::string("booting ") + kernel.release + (attempt > 1 ? " (attempt " + std::to_string(attempt) + ")" : ""));
     matrix::BootResult boot = matrix::Boot(rq, [&](const std::string& what) { say(what); });

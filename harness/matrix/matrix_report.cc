@@ -75,6 +75,7 @@ std::vector<int> ReleaseNumbers(const std::string& release) {
 
 void SortKernels(std::vector<KernelRun>& runs) {
   std::stable_sort(runs.begin(), runs.end(), [](const KernelRun& a, const KernelRun& b) {
+    if (a.release.empty() != b.release.empty()) return b.release.empty();  // unresolved last
     auto va = ReleaseNumbers(a.release), vb = ReleaseNumbers(b.release);
     if (va != vb) return va < vb;
     return a.label < b.label;
@@ -206,9 +207,11 @@ std::string RenderMatrixTable(const json& m) {
   std::ostringstream out;
   const json& kernels = m["kernels"];
   out << "kernels:\n";
+  size_t label_width = 0;
+  for (const auto& k : kernels) label_width = std::max(label_width, k["label"].get<std::string>().size() + 2);
   for (size_t i = 0; i < kernels.size(); ++i) {
     const json& k = kernels[i];
-    out << "  K" << (i + 1) << "  " << Pad(k["label"], 34) << KernelTitle(k);
+    out << "  " << Pad("K" + std::to_string(i + 1), 4) << Pad(k["label"], label_width) << KernelTitle(k);
     if (k["outcome"] == "reported") {
       const json& s = k["summary"];
       out << "  pass " << s.value("pass", 0) << " fail " << s.value("fail", 0) << " skip "

@@ -24,7 +24,8 @@ struct KernelRun {
   std::string report_dir;        // where its reports and console log are
 };
 
-// Orders kernels by version (5.10 < 6.1 < 6.12 < 7.2), then by label.
+// Orders kernels by version (5.10 < 6.1 < 6.12 < 7.2), then by label; kernels that could not
+// be resolved (no release) last.
 void SortKernels(std::vector<KernelRun>& runs);
 // "6.1.0-57-amd64" -> {6, 1, 0}
 std::vector<int> ReleaseNumbers(const std::string& release);

@@ -17,7 +17,8 @@ struct BootRequest {
   std::vector<std::string> guest_args;  // after "-- guest-init" on the kernel command line
   std::string accel = "tcg";            // tcg | kvm
   int memory_mb = 512;
-  double timeout_s = 600;
+  double timeout_s = 900;       // the whole boot
+  double boot_timeout_s = 180;  // until the guest init announces itself on the console
   fs::path dir;      // console.log, channel.bin, qemu.log are written here
   std::string qemu = "qemu-system-x86_64";
 };
@@ -25,6 +26,7 @@ struct BootRequest {
 struct BootResult {
   int qemu_exit = -1;     // 1: the guest sent its report; 3: it had none; 0: panic/power-off
   bool timed_out = false;
+  bool hung_in_boot = false;
   double seconds = 0;
   bool have_report = false;
   std::string report;     // the guest's JSON report

@@ -103,7 +103,9 @@ bool LoadCached(const fs::path& dir, Kernel& k) {
 
 // The members of a kernel .deb the guest needs: the image, its config, GuestModules().
 std::vector<std::string> PackageMembers() {
-  std::vector<std::string> out = {"./boot/*"};
+  // Since 7.x Debian splits a kernel: linux-binary-* (/usr/lib/modules/<release>/vmlinuz),
+  // linux-base-* (.../config), linux-modules-*; older packages keep ./boot/.
+  std::vector<std::string> out = {"./boot/*", "*/modules/*/vmlinuz", "*/modules/*/config"};
   for (const auto& m : GuestModules()) out.push_back("*/modules/*/" + m + ".ko*");
   return out;
 }
@@ -157,6 +159,23 @@ Kernel FinishEntry(Kernel k, const fs::path& tree, const fs::path& tmp, const fs
   return done;
 }
 
+// The packages a split kernel package (Debian 7.x: linux-image-X depends on linux-binary-X,
+// linux-base-X and linux-modules-X of the same version) keeps its image, config and modules in.
+std::vector<std::string> SplitParts(const fs::path& deb, const std::string& version) {
+  ToolResult r = RunTool({"dpkg-deb", "-f", deb.string(), "Depends"});
+  std::vector<std::string> out;
+  std::istringstream deps(r.output);
+  std::string dep;
+  while (std::getline(deps, dep, ',')) {
+    dep = Trim(dep);
+    const std::string name = dep.substr(0, dep.find(' '));
+    const bool part = name.starts_with("linux-binary-") || name.starts_with("linux-base-") ||
+                      name.starts_with("linux-modules-");
+    if (part && dep.find("(= " + version + ")") != std::string::npos) out.push_back(name);
+  }
+  return out;
+}
+
 // --- Debian ------------------------------------------------------------------------------------
 
 // One private apt configuration per suite under <cache>/apt/<suite>: its own sources.list,
@@ -205,17 +224,31 @@ class DebianArchive final : public KernelResolver {
     }
     const fs::path debs = cache_.Debs() / package;
     fs::create_directories(debs);
-    say(k.label, "downloading " + package + " " + version);
-    ToolResult r = RunTool(Apt("apt-get", spec.suite, {"-q", "download", package + "=" + version}), debs);
-    fs::path deb = FindFirst(debs, [&](const fs::path& p) { return p.extension() == ".deb"; });
-    if (r.exit_code != 0 || deb.empty()) {
-      throw std::runtime_error("apt-get download " + package + "=" + version + " failed: " + LastLines(r.output));
-    }
-    say(k.label, "extracting " + deb.filename().string());
+    auto download = [&](const std::string& name) {
+      say(k.label, "downloading " + name + " " + version);
+      ToolResult r = RunTool(Apt("apt-get", spec.suite, {"-q", "download", name + "=" + version}), debs);
+      fs::path deb = FindFirst(debs, [&](const fs::path& p) {
+        return p.extension() == ".deb" && p.filename().string().starts_with(name + "_");
+      });
+      if (r.exit_code != 0 || deb.empty()) {
+        throw std::runtime_error("apt-get download " + name + "=" + version + " failed: " + LastLines(r.output));
+      }
+      return deb;
+    };
+    const fs::path deb = download(package);
+    std::vector<fs::path> parts = {deb};
+    for (const auto& part : SplitParts(deb, version)) parts.push_back(download(part));
     const fs::path tmp = dir.string() + ".tmp-" + RandomHex();
-    Unpack(deb, tmp / "tree", PackageMembers());
+    for (const auto& p : parts) {
+      say(k.label, "extracting " + p.filename().string());
+      Unpack(p, tmp / "tree", PackageMembers());
+    }
     k.package = {{"name", package}, {"version", version}, {"source", "debian"},
                  {"meta", meta}, {"file", deb.filename().string()}};
+    if (parts.size() > 1) {
+      k.package["parts"] = json::array();
+      for (size_t i = 1; i < parts.size(); ++i) k.package["parts"].push_back(parts[i].filename().string());
+    }
     k.distro = {{"id", "debian"}, {"suite", spec.suite}, {"flavour", spec.flavour}};
     Kernel done = FinishEntry(k, tmp / "tree", tmp, dir);
     fs::remove_all(debs);
@@ -384,7 +417,7 @@ class PackageFile final : public KernelResolver {
 
 std::string KernelSpec::Label() const {
   if (source == "debian") return "debian-" + suite + "-" + flavour;
-  std::string name = path.filename().string();
+  std::string name = (source == "package" ? path.stem() : path.filename()).string();
   for (char& c : name) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '_';
   }
