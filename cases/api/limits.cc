@@ -35,7 +35,7 @@ void NsLimitFilesEnospc(const Probe& p) {
     }
     p.Value("u1.max_uts_namespaces", api::ReadIntFile(kMaxUts));
     p.Value("u1.max_pid_namespaces", api::ReadIntFile(kMaxPid));
-    p.Call("uts.first_unshare", unshare(CLONE_NEWUTS));
+    SetupCall(p, "uts.first_unshare", unshare(CLONE_NEWUTS));
     p.Call("uts.second_unshare", unshare(CLONE_NEWUTS));
 
     Barrier hold;
@@ -45,7 +45,7 @@ void NsLimitFilesEnospc(const Probe& p) {
       hold.Wait();
       return 0;
     });
-    p.Call("pid.first_clone", first.pid());
+    SetupCall(p, "pid.first_clone", first.pid());
     ChildProcess second = Spawn(CLONE_NEWPID, [] { return 0; });
     p.Call("pid.second_clone", second.pid());
     second.Wait();
@@ -153,7 +153,7 @@ void NsLimitAccountedToAncestors(const Probe& p) {
     ChildProcess in_u2 = Spawn(0, [&] {
       SetupStep(p, EnterUserNamespace(), "user namespace U2 below U1");
       p.Value("u2.max_uts_namespaces", api::ReadIntFile(kMaxUts));
-      p.Call("u2.first_unshare", unshare(CLONE_NEWUTS));
+      SetupCall(p, "u2.first_unshare", unshare(CLONE_NEWUTS));
       p.Call("u2.second_unshare", unshare(CLONE_NEWUTS));
       return 0;
     });

@@ -82,6 +82,18 @@ inline long OperationCall(const Probe& p, const char* key, long ret) {
   return ret;
 }
 
+// Records the result of the operation under test under `key`, for rules that predict the
+// failure `predicted` (an errno). Under a seccomp filter, any other outcome cannot be told from
+// the filter's own answer: the case SKIPs (BLOCKED_BY_SECCOMP) instead of FAILing on it. A
+// predicted EPERM needs a positive arm instead (see UnshareWithoutCapSysAdmin).
+inline long OperationCallFailingWith(const Probe& p, const char* key, long ret, int predicted) {
+  const int err = errno;
+  if (ret == -1 && err != predicted && UnderSeccompFilter() == 1) SetupStepRefused(p, key, err);
+  errno = err;
+  p.Call(key, ret);
+  return ret;
+}
+
 namespace detail {
 
 // Exit code of the positive arm's child when it could not obtain CAP_SYS_ADMIN at all.
