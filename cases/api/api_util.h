@@ -53,7 +53,7 @@ class ParkedChild {
     });
     ready.CloseWriteEnd();
     release.CloseReadEnd();
-    if (!child_.ok()) p.SetupFailed("clone of a parked child");
+    if (!child_.ok()) SetupStepRefused(p, "clone of a parked child", errno);
     if (!ready.Wait()) p.SetupFailed("a parked child died before it was ready");
     release_ = std::move(release);
   }

@@ -34,7 +34,7 @@ ChildProcess SpawnNamedUtsMember(const Probe& p, const NsFileId& body_uts, const
   });
   ready.CloseWriteEnd();
   release.CloseReadEnd();
-  if (!member.ok()) p.SetupFailed("clone of the UTS namespace member");
+  if (!member.ok()) SetupStepRefused(p, "clone of the UTS namespace member", errno);
   if (!ready.Wait()) p.SetupFailed("the UTS namespace member died before it was ready");
   return member;
 }
@@ -233,7 +233,7 @@ void NsTeardownWhenLastMemberLeaves(const Probe& p) {
   });
   ready.CloseWriteEnd();
   release.CloseReadEnd();
-  if (!member.ok()) p.SetupFailed("clone of the member");
+  if (!member.ok()) SetupStepRefused(p, "clone of the member", errno);
   if (!ready.Wait()) p.SetupFailed("the member died before it was ready");
   const PathBuf tmp = ProcPath(member.pid(), "root/tmp");
   UniqueFd upper = OpenFile(tmp.c_str(), O_PATH | O_DIRECTORY);
@@ -249,7 +249,7 @@ void NsTeardownWhenLastMemberLeaves(const Probe& p) {
     p.Call("later_ipc.msgget", msgget(kQueueKey, 0));
     return 0;
   });
-  if (!later.ok()) p.SetupFailed("clone of the later IPC namespace");
+  if (!later.ok()) SetupStepRefused(p, "clone of the later IPC namespace", errno);
   later.Wait();
 }
 

@@ -44,9 +44,11 @@ void SetnsTypeMismatchEinval(const Probe& p) {
   if (!uts.valid() || !pid.valid()) p.SetupFailed("open of the namespace links");
   p.NsId("member.uts", ProcPath(member.pid(), "ns/uts").c_str());
   ChildProcess joiner = Spawn(0, [&] {
-    p.Call("setns.uts_fd_as_pid", setns(uts.get(), p.Pick(CLONE_NEWPID, CLONE_NEWUTS)));
-    p.Call("setns.pid_fd_as_uts", setns(p.Pick(pid.get(), uts.get()), CLONE_NEWUTS));
-    p.Call("setns.uts_fd_as_any", setns(uts.get(), 0));
+    OperationCallFailingWith(p, "setns.uts_fd_as_pid",
+                             setns(uts.get(), p.Pick(CLONE_NEWPID, CLONE_NEWUTS)), EINVAL);
+    OperationCallFailingWith(p, "setns.pid_fd_as_uts",
+                             setns(p.Pick(pid.get(), uts.get()), CLONE_NEWUTS), EINVAL);
+    OperationCall(p, "setns.uts_fd_as_any", setns(uts.get(), 0));
     p.NsId("joiner.uts", "/proc/self/ns/uts");
     return 0;
   });

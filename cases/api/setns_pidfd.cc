@@ -89,7 +89,7 @@ void SetnsPidfdReapedEsrch(const Probe& p) {
   UniqueFd pidfd(api::PidfdOpen(child.pid()));
   if (!pidfd.valid()) p.SetupFailed("pidfd_open of the child");
   if (!p.control()) child.KillAndReap();
-  p.Call("setns_reaped", setns(pidfd.get(), CLONE_NEWUTS));
+  OperationCallFailingWith(p, "setns_reaped", setns(pidfd.get(), CLONE_NEWUTS), ESRCH);
   release.CloseWriteEnd();  // EOF releases a living child; no SIGPIPE for a reaped one
   child.Wait();
 }

@@ -298,7 +298,7 @@ void CloneThreadAfterPidnsChange(const Probe& p) {
   });
   ready.CloseWriteEnd();
   release.CloseReadEnd();
-  if (!member.ok()) p.SetupFailed("clone(CLONE_NEWPID) of the member");
+  if (!member.ok()) SetupStepRefused(p, "clone(CLONE_NEWPID) of the member", errno);
   if (!ready.Wait()) p.SetupFailed("the member died before it was ready");
   UniqueFd target = OpenNs(p.control() ? 0 : member.pid(), "pid");
   if (!target.valid()) p.SetupFailed("open of the PID namespace link");

@@ -82,6 +82,18 @@ inline long OperationCall(const Probe& p, const char* key, long ret) {
   return ret;
 }
 
+// Records the result of the operation under test under `key`, for rules that predict the
+// failure `predicted` (an errno). Under a seccomp filter, any other outcome cannot be told from
+// the filter's own answer: the case SKIPs (BLOCKED_BY_SECCOMP) instead of FAILing on it. A
+// predicted EPERM needs a positive arm instead (see UnshareWithoutCapSysAdmin).
+inline long OperationCallFailingWith(const Probe& p, const char* key, long ret, int predicted) {
+  const int err = errno;
+  if (ret == -1 && err != predicted && UnderSeccompFilter() == 1) SetupStepRefused(p, key, err);
+  errno = err;
+  p.Call(key, ret);
+  return ret;
+}
+
 namespace detail {
 
 // Exit code of the positive arm's child when it could not obtain CAP_SYS_ADMIN at all.
@@ -155,8 +167,13 @@ inline std::vector<Expectation> UnshareWithoutCapSysAdminPreconditions() {
 
 // The verdict key (unshare: EPERM) and the caller's capability, recorded: it is the factor the
 // control removes, so judging it would make the control fail on set-up, not on the rule.
+// "clone" is also listed as a Record so that a rule declaring only these expectations (no
+// .preconditions yet) does not see it as undeclared; with the preconditions above it is judged
+// there as well. TODO(lead): drop Record("clone") once every call site declares
+// UnshareWithoutCapSysAdminPreconditions() (or Given(ExpectCall("clone", Succeeds()))).
 inline std::vector<Expectation> UnshareWithoutCapSysAdminExpectations() {
-  return {Record("caller.cap_sys_admin"), ExpectCall("unshare", FailsWith(EPERM))};
+  return {Record("caller.cap_sys_admin"), ExpectCall("unshare", FailsWith(EPERM)),
+          Record("clone")};
 }
 
 }  // namespace nsc::cases

@@ -167,7 +167,7 @@ void OutOfScopeEperm(const Probe& p) {
     return 0;
   });
   ready.CloseWriteEnd();
-  NSC_SETUP(p, child.pid(), "clone(CLONE_NEWPID)");
+  if (!child.ok()) SetupStepRefused(p, "clone(CLONE_NEWPID)", errno);
   if (!ready.Wait()) p.SetupFailed("the child did not get ready");
   const PathBuf child_user = ProcPath(child.pid(), "ns/user");
   const PathBuf child_pid = ProcPath(child.pid(), "ns/pid");

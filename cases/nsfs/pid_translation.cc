@@ -15,6 +15,7 @@
 
 #include <cstring>
 
+#include "../common/requires_cap_sys_admin.h"
 #include "nsconform/case.h"
 
 namespace nsc::cases {
@@ -77,7 +78,7 @@ void StartTranslationSetup(const Probe& p, bool new_pidns, TranslationSetup& s) 
     return 0;
   });
   s.ready.CloseWriteEnd();
-  NSC_SETUP(p, s.init.pid(), new_pidns ? "clone(CLONE_NEWPID)" : "fork");
+  if (!s.init.ok()) SetupStepRefused(p, new_pidns ? "clone(CLONE_NEWPID)" : "fork", errno);
   if (!s.ready.Receive(&s.inner_thread_tid)) p.SetupFailed("the child did not start its thread");
   s.outer_thread_tid = OtherThreadOf(s.init.pid());
   if (s.outer_thread_tid == -1) p.SetupFailed("finding the thread in /proc/<child>/task");

@@ -111,6 +111,8 @@ void MonotonicBoottimeShifted(const Probe& p) {
                                            p.Pick<const char*>("monotonic 86400 0\nboottime 172800 0\n",
                                                                "monotonic 0 0\nboottime 0 0\n")));
     const ClockReadings parent = ReadAllClocks(CLOCK_REALTIME);
+    // A missing /proc/uptime is a missing input, never a difference of two -1s compared.
+    if (parent.uptime_cs < 0) p.Skip(ReasonCode::kPreconditionUnmet, "/proc/uptime is not readable");
     RecordShifts(p, parent, CLOCK_REALTIME);
     return 0;
   });

@@ -120,7 +120,9 @@ void SetnsMultithreadedRefused(const Probe& p) {
                 "starting a second thread");
     }
     int64_t threads = -1;
-    ReadStatusIds(0, "Threads", &threads, 1);
+    if (ReadStatusIds(0, "Threads", &threads, 1) != 1) {
+      p.Skip(ReasonCode::kPreconditionUnmet, "no Threads line in /proc/self/status");
+    }
     // The thread count is the factor the control removes: recorded, and checked here (fail
     // closed) rather than judged, so that the control fails on setns alone.
     if (threads != p.Pick(2, 1)) p.SetupFailed("the sibling does not have the intended thread count");
