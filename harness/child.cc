@@ -472,6 +472,9 @@ int EnterUserNamespace(unsigned long extra_flags) {
         WriteSmallFile(gid_map.c_str(), gid_line.c_str()) == -1) {
       err = errno;
     }
+    // Project ids as on the host (identity), so that rules may map them again inside, as they
+    // could as root there; a kernel without projid_map simply has none.
+    (void)WriteSmallFile(ProcPath(parent, "projid_map").c_str(), "0 0 4294967295\n");
     mapped.Send(err);
     _exit(0);
   }
