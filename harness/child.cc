@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -471,6 +472,9 @@ int EnterUserNamespace(unsigned long extra_flags) {
         WriteSmallFile(gid_map.c_str(), gid_line.c_str()) == -1) {
       err = errno;
     }
+    // Project ids as on the host (identity), so that rules may map them again inside, as they
+    // could as root there; a kernel without projid_map simply has none.
+    (void)WriteSmallFile(ProcPath(parent, "projid_map").c_str(), "0 0 4294967295\n");
     mapped.Send(err);
     _exit(0);
   }
@@ -484,15 +488,8 @@ int EnterUserNamespace(unsigned long extra_flags) {
     errno = saved;
     return -1;
   }
-  // Same set-up as the ordinary path: setgroups denied in the new namespace (full
-  // capabilities there allow writing it ourselves).
-  if (WriteSmallFile("/proc/self/setgroups", "deny") == -1 && errno != ENOENT) {
-    const int saved = errno;
-    unshared.Signal(0);
-    helper.Wait();
-    errno = saved;
-    return -1;
-  }
+  // setgroups stays "allow": the helper holds CAP_SETGID outside, so gid_map needs no "deny",
+  // and root inside may call setgroups(2) as root on the host could.
   unshared.Signal(1);
   int64_t err = EIO;
   if (!mapped.Receive(&err)) err = EIO;
@@ -501,7 +498,13 @@ int EnterUserNamespace(unsigned long extra_flags) {
     errno = static_cast<int>(err);
     return -1;
   }
-  return 0;
+  // Our credentials still hold the old ids (kuid 0), which the new maps leave unmapped here:
+  // become the mapped root, as a newuidmap user does, or nothing could create files or nested
+  // user namespaces (EOVERFLOW, EPERM). Full capabilities in the namespace allow it.
+  if (syscall(SYS_setresgid, 0, 0, 0) == -1 || syscall(SYS_setresuid, 0, 0, 0) == -1) return -1;
+  // The id change made us non-dumpable, which hands /proc/self/* (ns links, uid_map...) to the
+  // unmapped kuid 0; an ordinary process is dumpable.
+  return prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 }
 
 int EnterPrivateMountNamespace(unsigned long extra_flags) {

@@ -221,7 +221,8 @@ int WriteIdMaps(pid_t pid, int64_t inside_uid, int64_t outside_uid, int64_t insi
 // setgroups denied. As euid 0 without CAP_SETFCAP (a container's root: mapping uid 0 of the
 // parent namespace needs CAP_SETFCAP since Linux 5.12), root inside is mapped instead to another
 // id mapped here, written by a short-lived helper child still outside, which needs CAP_SETUID and
-// CAP_SETGID; without them it fails with EPERM. Returns 0 or -1/errno.
+// CAP_SETGID (without them: EPERM); the caller then becomes that root (setresuid/setresgid 0,
+// dumpable again) and setgroups stays allowed. Returns 0 or -1/errno.
 int EnterUserNamespace(unsigned long extra_flags = 0);
 // Whether a process unsharing a user namespace now could map its own euid as root there:
 // 1 yes, 0 no (euid 0 without CAP_SETFCAP), -1 (errno) if capget failed.
