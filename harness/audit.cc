@@ -87,6 +87,9 @@ std::set<std::string> SubCgroups() {
     std::filesystem::path dir = mountpoint + (rel == "/" ? "" : rel);
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      // Run cgroups (case_cgroup.h) are removed by their own run, or by its watchdog if the
+      // run dies; one of another nsconform run beside this one is not this run's doing.
+      if (e.path().filename().string().starts_with("nsconform-")) continue;
       if (e.is_directory(ec)) out.insert(e.path().string());
     }
   }
