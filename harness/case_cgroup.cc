@@ -101,12 +101,13 @@ bool WaitUnpopulated(const std::string& path, int timeout_ms) {
   return empty;
 }
 
-// Removes `path` and every cgroup below it, deepest first.
-bool RemoveTree(const std::string& path, std::string* why) {
+// Removes `path` and every cgroup below it, deepest first; counts the ones below in *below.
+bool RemoveTree(const std::string& path, std::string* why, int* below = nullptr) {
   if (DIR* d = opendir(path.c_str())) {
     while (dirent* e = readdir(d)) {
       if (e->d_type == DT_DIR && std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
-        RemoveTree(path + "/" + e->d_name, why);
+        if (below != nullptr) ++*below;
+        RemoveTree(path + "/" + e->d_name, why, below);
       }
     }
     closedir(d);
@@ -163,7 +164,7 @@ bool CaseCgroup::Remove(std::string* why, int timeout_ms) {
   if (body_fd_ >= 0) close(body_fd_);
   if (case_fd_ >= 0) close(case_fd_);
   body_fd_ = case_fd_ = -1;
-  const bool removed = RemoveTree(path_, why);
+  const bool removed = RemoveTree(path_ + "/body", why, &leftover_cgroups_) && RemoveTree(path_, why);
   path_.clear();
   return removed;
 }

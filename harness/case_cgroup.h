@@ -39,6 +39,9 @@ class CaseCgroup {
   // removes the case's cgroups, including any the case made below "body". False if something
   // could not be removed (the reason in *why).
   bool Remove(std::string* why = nullptr, int timeout_ms = 5000);
+  // Cgroups the case itself made below "body" that were still there at Remove() (a case
+  // must remove what it makes; after a timeout or an interrupt they are expected).
+  int leftover_cgroups() const { return leftover_cgroups_; }
 
  private:
   friend class RunCgroup;
@@ -47,6 +50,7 @@ class CaseCgroup {
   std::string path_;
   int case_fd_ = -1;
   int body_fd_ = -1;
+  int leftover_cgroups_ = 0;
 };
 
 class RunCgroup {

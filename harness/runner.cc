@@ -263,6 +263,11 @@ RunResult RunCases(const std::vector<const Case*>& cases, const Environment& env
       if (!run.cgroup->Remove(&why)) {
         result.harness_errors.push_back("case " + cases[run.index]->id + ": " + why);
       }
+      if (run.cgroup->leftover_cgroups() > 0 && !timed_out && !interrupted) {
+        result.harness_errors.push_back("case " + cases[run.index]->id + " left " +
+                                        std::to_string(run.cgroup->leftover_cgroups()) +
+                                        " cgroup(s) behind (removed by the harness)");
+      }
       run.cgroup.reset();
     }
     CaseOutcome& out = result.outcomes[run.index];
