@@ -7,6 +7,7 @@ packages=(
   libgtest-dev libgmock-dev            # GoogleTest / GoogleMock: matchers, the project's tests
   libboost-dev libboost-filesystem-dev # Boost.Process (spawning programs) and its filesystem dep
   nlohmann-json3-dev                   # reports
+  libvalijson-dev                      # JSON Schema validation of convert/compare input (header-only)
   zlib1g-dev                           # reading /proc/config.gz
   libxml2-utils                        # xmllint: JUnit against junit-4.xsd
   python3 python3-jsonschema           # JSON Schema validation of reports
