@@ -316,13 +316,16 @@ NSC_CASE({
                "member) lives; the namespace is held by an open fd (first) or by a bind mount of "
                "it on a file of a scratch tmpfs in a private mount namespace (second); the init "
                "is killed and reaped. The handle still decodes, to the same (st_dev, st_ino), "
-               "and setns(CLONE_NEWPID) into it returns 0; once the fd is closed or the bind "
-               "mount removed, the handle fails with ESTALE",
-    .control = "nothing holds the namespace (the fd is closed before the reap, no bind mount): "
-               "the handle fails with ESTALE right after the reap, contradicting fd.decode and "
-               "bind.decode (and so same_ns and setns)",
+               "and setns(CLONE_NEWPID) into it returns 0; the result of decoding once the fd is closed or the bind "
+               "mount removed (ESTALE, when the kernel has freed the namespace by then) is recorded",
+    .control = "none (see no_control_because)",
     .needs = {.privilege = Privilege::kUserns, .namespaces = CLONE_NEWPID | CLONE_NEWNS,
               .min_kernel = {6, 18}},
+    .no_control_because =
+        "an unheld PID namespace is freed some time after its last reference goes (deferred "
+        "through RCU and a work queue): measured here from 0 to more than 512 grace periods, "
+        "with no event to wait for, so neither a control without a holder nor the 'ESTALE once "
+        "released' half can be judged without a timing guess; both are recorded",
     .preconditions = {Given(ExpectCall("fd.encode", Succeeds()), ReasonCode::kPreconditionUnmet),
                       Given(ExpectCall("fd.live_decode", Succeeds()),
                             ReasonCode::kPreconditionUnmet),
@@ -331,10 +334,10 @@ NSC_CASE({
                             ReasonCode::kPreconditionUnmet)},
     .expect = {ExpectCall("fd.decode", Succeeds()), Expect("fd.same_ns", Eq(1)),
                ExpectCall("fd.setns", Succeeds()),
-               ExpectCall("fd.released_decode", FailsWith(ESTALE)),
+               Record("fd.released_decode"),
                ExpectCall("bind.decode", Succeeds()), Expect("bind.same_ns", Eq(1)),
                ExpectCall("bind.setns", Succeeds()),
-               ExpectCall("bind.released_decode", FailsWith(ESTALE)),
+               Record("bind.released_decode"),
                Record("fd.grace_periods_decoded"), Record("fd.grace_periods_to_release"),
                Record("bind.grace_periods_decoded"), Record("bind.grace_periods_to_release")},
     .body = FdPinsNamespace,
