@@ -227,7 +227,9 @@ RunResult RunCases(const std::vector<const Case*>& cases, const Environment& env
 
   auto finalize = [&](Running& run, bool timed_out, bool interrupted) {
     if ((timed_out || interrupted) && run.cgroup && run.cgroup->Kill()) {
-      // The whole case, supervisor included, is gone with one write.
+      // The whole case, supervisor included, is gone with one write (and the supervisor is
+      // killed by PID too, in case it was started by fork() and had not moved in yet).
+      kill(run.pid, SIGKILL);
     } else if ((timed_out || interrupted) && !run.reaped) {
       KillCaseTree(run.pid);
     } else if (timed_out || interrupted) {
@@ -330,7 +332,10 @@ RunResult RunCases(const std::vector<const Case*>& cases, const Environment& env
     run.started_wall = std::chrono::system_clock::now();
     run.deadline = run.started + std::chrono::duration_cast<Clock::duration>(
                                      std::chrono::duration<double>(out.timeout_s));
-    pid_t pid = fork();
+    // Born in its case cgroup (clone3 CLONE_INTO_CGROUP), so that a cgroup.kill can never
+    // miss a supervisor that has not moved itself in yet; fork() where that is refused.
+    pid_t pid = run.cgroup ? static_cast<pid_t>(CloneIntoCgroup(run.cgroup->case_fd())) : -1;
+    if (pid == -1) pid = fork();
     if (pid == 0) {
       close(rec[0]);
       close(outp[0]);
