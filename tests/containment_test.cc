@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include <map>
+#include <set>
 #include <memory>
 
 #include "support.h"
@@ -262,6 +263,17 @@ TEST(LeakScan, FindsAProcessLeftBehind) {
 // for through pidfds (event-driven).
 TEST(HarnessDeath, SigkillLeavesNoProcessAndNoCgroup) {
   if (!IsRoot()) GTEST_SKIP() << "the run cgroup is made under the root cgroup here";
+  auto run_cgroups = [] {
+    std::set<std::string> found;
+    for (const char* root : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
+      std::error_code ec;
+      for (const auto& e : fs::directory_iterator(root, ec)) {
+        if (e.path().filename().string().rfind("nsconform-", 0) == 0) found.insert(e.path());
+      }
+    }
+    return found;
+  };
+  const std::set<std::string> before = run_cgroups();
   Spawned p = Spawn({"timeout", "-s", "KILL", "2", Paths::Selftest().string(), "--filter",
                      "selftest.tree_hangs", "--timeout-multiplier", "100", "--no-default-reports", "-q"},
                     {.watch_exe = Paths::Selftest()});
@@ -275,15 +287,12 @@ TEST(HarnessDeath, SigkillLeavesNoProcessAndNoCgroup) {
   }
   EXPECT_THAT(FindProcesses(Paths::Selftest()), IsEmpty()) << "the case tree outlived the harness";
   // Run cgroups are named nsconform-<harness pid>-<hex>; other runs may be live on a shared
-  // host, so only those of harnesses that no longer exist count.
-  for (const char* root : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(root, ec)) {
-      const std::string name = e.path().filename().string();
-      if (name.rfind("nsconform-", 0) != 0) continue;
-      const std::string pid = name.substr(10, name.find('-', 10) - 10);
-      EXPECT_TRUE(fs::exists("/proc/" + pid)) << "run cgroup of a dead harness left behind: " << e.path();
-    }
+  // host, so only new ones of harnesses that no longer exist count.
+  for (const std::string& path : run_cgroups()) {
+    if (before.contains(path)) continue;
+    const std::string name = fs::path(path).filename().string();
+    const std::string pid = name.substr(10, name.find('-', 10) - 10);
+    EXPECT_TRUE(fs::exists("/proc/" + pid)) << "run cgroup of a dead harness left behind: " << path;
   }
 }
 
