@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include "api_util.h"
+#include "ns_entries_expectations.h"
 
 namespace nsc::cases {
 namespace {
@@ -105,14 +106,6 @@ void RecordAllNsEntries(const Probe& p, const char* prefix) {
   }
 }
 
-// after.<entry> is the same namespace as before.<entry>, for every entry.
-std::vector<Expectation> AllNsEntriesUnchanged() {
-  std::vector<Expectation> out;
-  for (const char* entry : kAllNsEntries) {
-    out.push_back(ExpectSameNs(std::string("after.") + entry, std::string("before.") + entry));
-  }
-  return out;
-}
 
 // Flow: 1. record every /proc/self/ns entry of the body (the *_for_children ones included);
 // 2. unshare(0) (the control: unshare(CLONE_NEWUSER)); 3. record them again.
@@ -133,11 +126,7 @@ NSC_CASE({
     .needs = {.privilege = Privilege::kNone,
               .namespaces = api::kBaseNsFlags | CLONE_NEWCGROUP | CLONE_NEWTIME,
               .min_kernel = {2, 6, 16}},
-    .expect = [] {
-      std::vector<Expectation> e = AllNsEntriesUnchanged();
-      e.insert(e.begin(), ExpectCall("unshare", Succeeds()));
-      return e;
-    }(),
+    .expect = UnshareSucceedsAndAllNsEntriesUnchanged(kAllNsEntries),
     .body = UnshareZeroNoop,
 });
 

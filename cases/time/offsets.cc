@@ -10,6 +10,7 @@
 
 #include "../common/requires_cap_sys_admin.h"
 #include "nsconform/case.h"
+#include "offsets_expectations.h"
 
 namespace nsc::cases {
 namespace {
@@ -82,36 +83,6 @@ void RecordOffsets(const Probe& p, const char* prefix) {
   p.Value(k2.Add(".monotonic_nsecs").c_str(), mono_ns);
   p.Value(k3.Add(".boottime_secs").c_str(), boot_s);
   p.Value(k4.Add(".boottime_nsecs").c_str(), boot_ns);
-}
-
-// Preconditions for RecordOffsets(prefix) of every prefix: both lines were read and parsed (a
-// missing or malformed line is SKIP PRECONDITION_UNMET, never a value of -1 compared).
-std::vector<Expectation> OffsetsRead(std::initializer_list<const char*> prefixes) {
-  std::vector<Expectation> out;
-  for (const char* prefix : prefixes) {
-    for (const char* clock : {".read_monotonic", ".read_boottime"}) {
-      out.push_back(Given(ExpectCall(std::string(prefix) + clock, Succeeds()),
-                          ReasonCode::kPreconditionUnmet));
-    }
-  }
-  return out;
-}
-
-// `judged`, plus a Record for every value RecordOffsets(prefix) writes that `judged` does not
-// mention.
-std::vector<Expectation> WithOffsetRecords(const char* prefix, std::vector<Expectation> judged) {
-  for (const char* field : {".monotonic_secs", ".monotonic_nsecs", ".boottime_secs", ".boottime_nsecs"}) {
-    const std::string key = std::string(prefix) + field;
-    bool mentioned = false;
-    for (const Expectation& e : judged) mentioned = mentioned || e.key == key;
-    if (!mentioned) judged.push_back(Record(key));
-  }
-  return judged;
-}
-
-std::vector<Expectation> ConcatExpectations(std::vector<Expectation> a, std::vector<Expectation> b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
 }
 
 // Flow: 1. check that the caller is in the initial time namespace (its nsfs inode is
