@@ -11,39 +11,14 @@
 #include <cstdint>
 
 #include "nsconform/case.h"
+#include "../common/namespace_setup.h"
 
 namespace nsc::cases::uts {
 
-// 1 when a seccomp filter is installed on the caller (/proc/self/status "Seccomp: 2"), 0 when
-// none is, -1 when that cannot be read.
-// TODO(vocabulary): one copy in include/nsconform/child.h for every group.
-inline int SeccompFiltered() {
-  int64_t mode = -1;
-  if (ReadStatusIds(0, "Seccomp", &mode, 1) != 1) return -1;
-  return mode == 2 ? 1 : 0;
-}
-
-// A clone/unshare that only sets the stage by creating a namespace failed with `err`. The
-// harness admitted the case (privilege and namespace type are there), so under a seccomp filter
-// the filter refused it (SKIP BLOCKED_BY_SECCOMP, whatever errno it chose); ENOSPC/EUSERS
-// without one is the namespace-count limit (SKIP DISABLED_BY_SYSCTL); anything else is ERROR
-// SETUP_FAILED. Never a verdict, and never a missing observation.
-// TODO(vocabulary/harness): probe each CLONE_NEW* flag at admission instead.
-[[noreturn]] inline void NamespaceSetupFailed(const Probe& p, int err, const char* what) {
-  if (SeccompFiltered() == 1) p.Skip(ReasonCode::kBlockedBySeccomp, what);
-  if (err == ENOSPC || err == EUSERS) p.Skip(ReasonCode::kDisabledBySysctl, what);
-  errno = err;
-  p.SetupFailed(what);
-}
-
-// Records the result of the Spawn that just returned `child` under `key` (call it right after
-// Spawn: errno is still clone's) and stops the case as NamespaceSetupFailed if it failed.
-inline void RecordCloneForSetup(const Probe& p, const char* key, const ChildProcess& child,
-                                const char* what) {
-  const int err = errno;
-  p.Call(key, child.pid());
-  if (!child.ok()) NamespaceSetupFailed(p, err, what);
-}
+// The set-up attribution helpers, shared by every group (cases/common/namespace_setup.h).
+using ::nsc::cases::NamespaceSetupFailed;
+using ::nsc::cases::RecordCloneForSetup;
+using ::nsc::cases::SeccompFiltered;
 
 // Records a set-up rename's result under `key` (pass the call directly, errno is read first);
 // an EPERM under a seccomp filter makes the case SKIP BLOCKED_BY_SECCOMP.
